@@ -1,0 +1,75 @@
+#pragma once
+// What every subcommand shares: the global options, the configuration (loaded
+// on first use) and the database (opened, and migrated, on first use).
+
+#include "dm/config/config.hpp"
+#include "dm/db/database.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace dm::cli {
+
+struct GlobalOptions {
+  std::string config_file;
+  std::string state_dir;
+  std::string database_url;
+  std::string url;
+  std::string token;
+  bool quiet = false;
+  int verbose = 0;
+};
+
+class Context {
+public:
+  /// `options` is filled in by CLI11 while parsing; it must outlive this.
+  explicit Context(const GlobalOptions& options) : options_(options) {}
+
+  /// Wraps a subcommand's work: sets up logging from the global options first.
+  template <typename F> std::function<void()> command(F&& work)
+  {
+    return [this, work = std::forward<F>(work)]() {
+      start();
+      work();
+    };
+  }
+
+  const GlobalOptions& options() const noexcept { return options_; }
+  /// The configuration; throws config::ConfigError (exit 2) on a bad file.
+  const config::Config& config();
+  /// The state folder: --state-dir, else [state] dir, else the default.
+  std::filesystem::path state_dir();
+  /// The database, started (embedded) and migrated on first use.
+  db::Database& database();
+  /// A new connection to it.
+  std::unique_ptr<pqxx::connection> connect();
+
+  /// Messages on stderr unless -q.
+  bool quiet() const noexcept { return options_.quiet; }
+  /// True when stderr is a terminal (progress bars) and NO_COLOR is not set for colour.
+  static bool stderr_is_terminal() noexcept;
+  static bool stdout_is_terminal() noexcept;
+
+private:
+  void start();
+
+  const GlobalOptions& options_;
+  bool started_ = false;
+  std::optional<config::Config> config_;
+  std::unique_ptr<db::Database> database_;
+};
+
+/// Adds the global options of DESIGN 11 to the top-level app.
+void setup_global_options(CLI::App& app, GlobalOptions& options);
+
+/// Subcommand groups, one file each.
+void setup_db(CLI::App& app, Context& ctx);
+void setup_ingest(CLI::App& app, Context& ctx);
+void setup_seed(CLI::App& app, Context& ctx);
+void setup_demo(CLI::App& app, Context& ctx);
+
+} // namespace dm::cli

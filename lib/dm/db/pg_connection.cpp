@@ -1,0 +1,198 @@
+#include "dm/db/pg_connection.hpp"
+
+#include "dm/db/database.hpp"
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+
+#include <bit>
+#include <cstring>
+
+namespace dm::db {
+
+namespace {
+
+[[noreturn]] void throw_result(PGresult* res, pg_conn* conn, std::string_view what)
+{
+  std::string message = res != nullptr ? PQresultErrorMessage(res) : PQerrorMessage(conn);
+  const char* state = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  std::string sqlstate = state != nullptr ? state : "";
+  if (res != nullptr)
+    PQclear(res);
+  while (!message.empty() && message.back() == '\n')
+    message.pop_back();
+  throw PgError(fmt::format("{}: {}", what, message), std::move(sqlstate));
+}
+
+void check(PGresult* res, pg_conn* conn, std::string_view what)
+{
+  const auto status = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_COPY_IN)
+    throw_result(res, conn, what);
+}
+
+std::string quote_ident(std::string_view name)
+{
+  // "schema.table" is split at the dot; each part is quoted.
+  std::string out;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t dot = name.find('.', start);
+    const std::string_view part = name.substr(start, dot == std::string_view::npos ? name.npos : dot - start);
+    out += '"';
+    for (char c : part) {
+      if (c == '"')
+        out += '"';
+      out += c;
+    }
+    out += '"';
+    if (dot == std::string_view::npos)
+      break;
+    out += '.';
+    start = dot + 1;
+  }
+  return out;
+}
+
+} // namespace
+
+PgConnection::PgConnection(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str()))
+{
+  if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK) {
+    std::string message = conn_ != nullptr ? PQerrorMessage(conn_) : "out of memory";
+    while (!message.empty() && message.back() == '\n')
+      message.pop_back();
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw PgError(fmt::format("cannot connect to the database {}: {}", redact_url(conninfo), message), "08000");
+  }
+  exec("SET TimeZone = 'UTC'");
+}
+
+PgConnection::~PgConnection()
+{
+  PQfinish(conn_);
+}
+
+void PgConnection::exec(const std::string& sql)
+{
+  PGresult* res = PQexec(conn_, sql.c_str());
+  check(res, conn_, sql.substr(0, sql.find_first_of(" \n")));
+  PQclear(res);
+}
+
+std::optional<std::string> PgConnection::query_value(const std::string& sql,
+                                                     const std::vector<std::optional<std::string>>& params)
+{
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params)
+    values.push_back(p ? p->c_str() : nullptr);
+  PGresult* res = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                               nullptr, nullptr, 0);
+  check(res, conn_, sql.substr(0, sql.find_first_of(" \n")));
+  std::optional<std::string> out;
+  if (PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0))
+    out = std::string(PQgetvalue(res, 0, 0), static_cast<std::size_t>(PQgetlength(res, 0, 0)));
+  PQclear(res);
+  return out;
+}
+
+PgTransaction::PgTransaction(PgConnection& conn) : conn_(conn)
+{
+  conn_.exec("BEGIN");
+}
+
+PgTransaction::~PgTransaction()
+{
+  if (!done_) {
+    // An unfinished COPY is cancelled first so that ROLLBACK can run.
+    if (PQtransactionStatus(conn_.native()) == PQTRANS_ACTIVE) {
+      PQputCopyEnd(conn_.native(), "aborted");
+      while (PGresult* r = PQgetResult(conn_.native()))
+        PQclear(r);
+    }
+    PGresult* res = PQexec(conn_.native(), "ROLLBACK");
+    PQclear(res);
+  }
+}
+
+void PgTransaction::commit()
+{
+  done_ = true;
+  conn_.exec("COMMIT");
+}
+
+BinaryCopy::BinaryCopy(PgConnection& conn, std::string_view table, const std::vector<std::string_view>& columns)
+    : conn_(conn)
+{
+  std::string sql = "COPY " + quote_ident(table) + " (";
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    sql += (i == 0 ? "" : ", ") + quote_ident(columns[i]);
+  sql += ") FROM STDIN (FORMAT binary)";
+  PGresult* res = PQexec(conn_.native(), sql.c_str());
+  if (res == nullptr || PQresultStatus(res) != PGRES_COPY_IN)
+    throw_result(res, conn_.native(), "COPY " + std::string(table));
+  PQclear(res);
+  open_ = true;
+  buf_.reserve(flush_at + 1024);
+  // Signature, flags, header extension length.
+  buf_.append("PGCOPY\n\377\r\n\0", 11);
+  put_be(std::uint32_t{0});
+  put_be(std::uint32_t{0});
+}
+
+BinaryCopy::~BinaryCopy()
+{
+  if (open_) {
+    PQputCopyEnd(conn_.native(), "the load was abandoned");
+    while (PGresult* r = PQgetResult(conn_.native()))
+      PQclear(r);
+  }
+}
+
+void BinaryCopy::float4(float v)
+{
+  field(std::bit_cast<std::uint32_t>(v));
+}
+
+void BinaryCopy::float8(double v)
+{
+  field(std::bit_cast<std::uint64_t>(v));
+}
+
+void BinaryCopy::bytes(std::string_view s)
+{
+  if (buf_.size() + 4 + s.size() > flush_at)
+    flush();
+  put_be(static_cast<std::uint32_t>(s.size()));
+  buf_.append(s);
+}
+
+void BinaryCopy::flush()
+{
+  if (buf_.empty())
+    return;
+  if (PQputCopyData(conn_.native(), buf_.data(), static_cast<int>(buf_.size())) != 1)
+    throw_result(nullptr, conn_.native(), "COPY");
+  buf_.clear();
+}
+
+std::uint64_t BinaryCopy::finish()
+{
+  put_be(static_cast<std::uint16_t>(0xffff)); // trailer
+  flush();
+  open_ = false;
+  if (PQputCopyEnd(conn_.native(), nullptr) != 1)
+    throw_result(nullptr, conn_.native(), "COPY");
+  PGresult* res = PQgetResult(conn_.native());
+  check(res, conn_.native(), "COPY");
+  const char* tuples = PQcmdTuples(res);
+  const std::uint64_t rows = tuples != nullptr && *tuples ? std::stoull(tuples) : 0;
+  PQclear(res);
+  while (PGresult* r = PQgetResult(conn_.native()))
+    PQclear(r);
+  return rows;
+}
+
+} // namespace dm::db

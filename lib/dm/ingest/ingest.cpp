@@ -1,0 +1,112 @@
+#include "dm/ingest/ingest.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+namespace dm::ingest {
+
+namespace {
+
+std::string join_lines(const std::vector<std::string>& lines, bool more)
+{
+  std::string s;
+  for (const auto& l : lines)
+    s += (s.empty() ? "" : "\n") + l;
+  if (more)
+    s += "\n(more errors not shown; raise --max-errors to see them)";
+  return s;
+}
+
+bool ends_with(const std::string& s, std::string_view suffix)
+{
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+} // namespace
+
+IngestRejected::IngestRejected(std::vector<std::string> errors, bool more)
+    : std::runtime_error(join_lines(errors, more)), errors_(std::move(errors))
+{
+}
+
+std::optional<Format> format_for_path(const std::string& path)
+{
+  if (ends_with(path, ".csv"))
+    return Format::csv;
+  if (ends_with(path, ".ndjson") || ends_with(path, ".jsonl") || ends_with(path, ".json"))
+    return Format::ndjson;
+  return std::nullopt;
+}
+
+IngestResult ingest_file(db::PgConnection& conn, const std::string& path, const IngestOptions& options)
+{
+  const auto started = std::chrono::steady_clock::now();
+  InputFile in(path);
+  Format format = Format::csv;
+  if (options.format)
+    format = *options.format;
+  else if (auto f = format_for_path(path))
+    format = *f;
+  else {
+    int c = in.peek();
+    format = c == '{' ? Format::ndjson : Format::csv;
+  }
+
+  std::vector<std::string> errors;
+  const std::uint64_t limit = std::max<std::uint64_t>(options.max_errors, 1);
+  bool more_errors = false;
+  auto record_error = [&](const ParseError& e) {
+    if (errors.size() < limit)
+      errors.push_back(fmt::format("{}:{}", in.name(), e.what()));
+    else
+      more_errors = true;
+  };
+
+  db::PgTransaction txn{conn};
+  IngestResult result;
+  result.source = in.name();
+  std::optional<Parser> parser;
+  try {
+    parser.emplace(in, options.kind, format);
+  } catch (const ParseError& e) {
+    record_error(e);
+    throw IngestRejected(std::move(errors), false);
+  }
+
+  {
+    Loader loader(conn, options.kind);
+    AnyRecord record;
+    std::uint64_t rows = 0;
+    for (;;) {
+      try {
+        if (!parser->next(record))
+          break;
+      } catch (const ParseError& e) {
+        record_error(e);
+        if (options.max_errors == 0 || more_errors)
+          break;
+        continue;
+      }
+      if (errors.empty())
+        std::visit([&loader](const auto& r) { loader.add(r); }, record);
+      if (options.progress && (++rows & 0x3fff) == 0)
+        options.progress({rows, in.consumed(), in.size()});
+    }
+    if (!errors.empty())
+      throw IngestRejected(std::move(errors), more_errors);
+    try {
+      result.summary = loader.finish();
+    } catch (const std::exception&) {
+      std::throw_with_nested(std::runtime_error(fmt::format("{}: loading into the database failed", in.name())));
+    }
+  }
+  notify_loaded(conn, result.summary);
+  txn.commit();
+  if (options.progress)
+    options.progress({result.summary.rows, in.consumed(), in.size()});
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+} // namespace dm::ingest

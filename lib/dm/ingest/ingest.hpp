@@ -1,0 +1,56 @@
+#pragma once
+// `dmanalytics ingest`: one file, one transaction, all or nothing.
+
+#include "dm/ingest/loader.hpp"
+#include "dm/ingest/parser.hpp"
+
+
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace dm::ingest {
+
+struct IngestProgress {
+  std::uint64_t rows = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t total_bytes = 0; ///< 0 when unknown (a pipe)
+};
+
+struct IngestOptions {
+  Kind kind = Kind::learning;
+  std::optional<Format> format; ///< nullopt: from the file name, or sniffed on stdin
+  /// 0: stop at the first bad line. N: report up to N bad lines. Either way a
+  /// file with a bad line commits nothing.
+  std::uint64_t max_errors = 0;
+  std::function<void(const IngestProgress&)> progress; ///< called every few thousand rows
+};
+
+struct IngestResult {
+  LoadSummary summary;
+  double seconds = 0;
+  std::string source; ///< file name as used in messages
+};
+
+/// The file had bad lines; nothing was committed. what() lists them, one per
+/// line, as `FILE:LINE: column COL: message`.
+class IngestRejected : public std::runtime_error {
+public:
+  IngestRejected(std::vector<std::string> errors, bool more);
+  const std::vector<std::string>& errors() const noexcept { return errors_; }
+
+private:
+  std::vector<std::string> errors_;
+};
+
+/// Loads `path` ("-" for stdin) in one transaction on `conn` and commits it
+/// with a NOTIFY dm_events. Throws IngestRejected for bad input, and other
+/// exceptions (I/O, database) with the file name as context.
+IngestResult ingest_file(db::PgConnection& conn, const std::string& path, const IngestOptions& options);
+
+/// The format a file name implies (.csv, .ndjson, .jsonl, .json), if any.
+std::optional<Format> format_for_path(const std::string& path);
+
+} // namespace dm::ingest

@@ -1,0 +1,172 @@
+#include "dm/ingest/loader.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+namespace dm::ingest {
+
+namespace {
+
+const std::vector<std::string_view>& copy_columns(Kind kind)
+{
+  static const std::array<std::vector<std::string_view>, 5> columns{{
+      {"user_id", "signup_at", "country", "platform", "channel"},
+      {"ts", "user_id", "session_id", "kind", "topic", "correct", "answer_ms", "score"},
+      {"ts", "user_id", "kind", "plan", "amount_cents", "currency"},
+      {"ts", "service", "endpoint", "status", "duration_ms"},
+      {"ts", "host", "cpu", "mem", "disk", "load1"},
+  }};
+  return columns[static_cast<std::size_t>(kind)];
+}
+
+template <typename Enum, std::size_t N>
+void enum_or_null(db::BinaryCopy& copy, const std::optional<Enum>& v, const std::array<std::string_view, N>& names)
+{
+  if (v)
+    copy.text(names[static_cast<std::size_t>(*v)]);
+  else
+    copy.null();
+}
+
+} // namespace
+
+Loader::Loader(db::PgConnection& conn, Kind kind) : conn_(conn), kind_(kind)
+{
+  summary_.kind = kind;
+  if (kind != Kind::users)
+    copy_ = std::make_unique<db::BinaryCopy>(conn_, table_of(kind), copy_columns(kind));
+}
+
+Loader::~Loader() = default;
+
+void Loader::seen(util::Micros ts) noexcept
+{
+  if (!summary_.first_ts || ts < *summary_.first_ts)
+    summary_.first_ts = ts;
+  if (!summary_.last_ts || ts > *summary_.last_ts)
+    summary_.last_ts = ts;
+}
+
+void Loader::wrong_kind(Kind got) const
+{
+  if (got != kind_)
+    throw std::logic_error(fmt::format("a {} record given to the {} loader", name_of(got), name_of(kind_)));
+}
+
+void Loader::add(const UserRecord& r)
+{
+  wrong_kind(Kind::users);
+  users_.insert_or_assign(r.user_id, r);
+  ++summary_.rows;
+  if (r.signup_at)
+    seen(*r.signup_at);
+}
+
+void Loader::add(const LearningRecord& r)
+{
+  wrong_kind(Kind::learning);
+  db::BinaryCopy& c = *copy_;
+  c.begin_row(8);
+  c.timestamp(r.ts);
+  c.int64(r.user_id);
+  c.optional(r.session_id, [&c](std::int64_t v) { c.int64(v); });
+  c.text(learning_kind_names[static_cast<std::size_t>(r.kind)]);
+  c.optional(r.topic, [&c](const std::string& v) { c.text(v); });
+  c.optional(r.correct, [&c](bool v) { c.boolean(v); });
+  c.optional(r.answer_ms, [&c](std::int32_t v) { c.int32(v); });
+  c.optional(r.score, [&c](float v) { c.float4(v); });
+  learning_.add(r);
+  ++summary_.rows;
+  seen(r.ts);
+}
+
+void Loader::add(const PaymentRecord& r)
+{
+  wrong_kind(Kind::payments);
+  db::BinaryCopy& c = *copy_;
+  c.begin_row(6);
+  c.timestamp(r.ts);
+  c.int64(r.user_id);
+  c.text(payment_kind_names[static_cast<std::size_t>(r.kind)]);
+  enum_or_null(c, r.plan, plan_names);
+  c.optional(r.amount_cents, [&c](std::int64_t v) { c.int64(v); });
+  c.optional(r.currency, [&c](const std::string& v) { c.text(v); });
+  ++summary_.rows;
+  seen(r.ts);
+}
+
+void Loader::add(const RequestRecord& r)
+{
+  wrong_kind(Kind::requests);
+  db::BinaryCopy& c = *copy_;
+  c.begin_row(5);
+  c.timestamp(r.ts);
+  c.text(r.service);
+  c.optional(r.endpoint, [&c](const std::string& v) { c.text(v); });
+  c.int16(r.status);
+  c.float4(r.duration_ms);
+  requests_.add(r);
+  ++summary_.rows;
+  seen(r.ts);
+}
+
+void Loader::add(const HostRecord& r)
+{
+  wrong_kind(Kind::host);
+  db::BinaryCopy& c = *copy_;
+  auto real = [&c](float v) { c.float4(v); };
+  c.begin_row(6);
+  c.timestamp(r.ts);
+  c.text(r.host);
+  c.optional(r.cpu, real);
+  c.optional(r.mem, real);
+  c.optional(r.disk, real);
+  c.optional(r.load1, real);
+  ++summary_.rows;
+  seen(r.ts);
+}
+
+LoadSummary Loader::finish()
+{
+  if (finished_)
+    throw std::logic_error("Loader::finish called twice");
+  finished_ = true;
+  if (copy_) {
+    copy_->finish();
+    copy_.reset();
+  }
+  if (kind_ == Kind::users && !users_.empty()) {
+    conn_.exec("CREATE TEMP TABLE dm_ingest_users (LIKE dm.users) ON COMMIT DROP");
+    {
+      db::BinaryCopy c(conn_, "dm_ingest_users", copy_columns(Kind::users));
+      for (const auto& [id, u] : users_) {
+        c.begin_row(5);
+        c.int64(u.user_id);
+        c.optional(u.signup_at, [&c](util::Micros t) { c.timestamp(t); });
+        c.optional(u.country, [&c](const std::string& v) { c.text(v); });
+        enum_or_null(c, u.platform, platform_names);
+        enum_or_null(c, u.channel, channel_names);
+      }
+      c.finish();
+    }
+    // Key order: concurrent upserts of the same users lock rows in one order.
+    conn_.exec(
+        "INSERT INTO dm.users AS t SELECT * FROM dm_ingest_users ORDER BY user_id "
+        "ON CONFLICT (user_id) DO UPDATE SET signup_at = excluded.signup_at, "
+        "country = excluded.country, platform = excluded.platform, channel = excluded.channel");
+    conn_.exec("DROP TABLE dm_ingest_users");
+  }
+  summary_.rollup_rows += learning_.write(conn_);
+  summary_.rollup_rows += requests_.write(conn_);
+  return summary_;
+}
+
+void notify_loaded(db::PgConnection& conn, const LoadSummary& s)
+{
+  boost::json::object payload{{"kind", name_of(s.kind)}, {"rows", s.rows}};
+  payload["from"] = s.first_ts ? boost::json::value(util::format_rfc3339_utc(*s.first_ts)) : nullptr;
+  payload["to"] = s.last_ts ? boost::json::value(util::format_rfc3339_utc(*s.last_ts)) : nullptr;
+  conn.query_value("SELECT pg_notify('dm_events', $1)", {boost::json::serialize(payload)});
+}
+
+} // namespace dm::ingest

@@ -1,0 +1,63 @@
+#pragma once
+// Writes typed rows of one kind into PostgreSQL inside the caller's
+// transaction: raw rows stream with binary COPY as they arrive, rollups are
+// aggregated in memory and written by finish(). Nothing is visible to others
+// until the caller commits.
+//
+// Not thread-safe. One Loader at a time per transaction (one COPY at a time).
+
+#include "dm/ingest/records.hpp"
+#include "dm/rollup/rollups.hpp"
+
+#include "dm/db/pg_connection.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+
+namespace dm::ingest {
+
+struct LoadSummary {
+  Kind kind = Kind::learning;
+  std::uint64_t rows = 0;
+  std::uint64_t rollup_rows = 0;
+  std::optional<util::Micros> first_ts; ///< earliest event time (users: signup_at)
+  std::optional<util::Micros> last_ts;
+};
+
+class Loader final : public RecordSink {
+public:
+  /// `conn` must be inside a transaction (PgTransaction).
+  Loader(db::PgConnection& conn, Kind kind);
+  ~Loader() override;
+
+  /// Throws std::logic_error for a record of another kind.
+  void add(const UserRecord& r) override;
+  void add(const LearningRecord& r) override;
+  void add(const PaymentRecord& r) override;
+  void add(const RequestRecord& r) override;
+  void add(const HostRecord& r) override;
+
+  std::uint64_t rows() const noexcept { return summary_.rows; }
+
+  /// Ends the COPY and writes the rollups. Call once, before commit.
+  LoadSummary finish();
+
+private:
+  void seen(util::Micros ts) noexcept;
+  void wrong_kind(Kind got) const;
+
+  db::PgConnection& conn_;
+  Kind kind_;
+  std::unique_ptr<db::BinaryCopy> copy_;
+  rollup::LearningRollup learning_;
+  rollup::RequestRollup requests_;
+  std::map<std::int64_t, UserRecord> users_; ///< last row per user wins
+  LoadSummary summary_;
+  bool finished_ = false;
+};
+
+/// Sends `NOTIFY dm_events` with {"kind","rows","from","to"} (delivered on commit).
+void notify_loaded(db::PgConnection& conn, const LoadSummary& summary);
+
+} // namespace dm::ingest

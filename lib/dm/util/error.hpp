@@ -1,0 +1,40 @@
+#pragma once
+// Typed errors of libdmanalytics. Each binary turns them into an exit code or
+// an HTTP status in exactly one place (see exit_code_for()).
+
+#include <stdexcept>
+#include <string>
+
+namespace dm {
+
+/// The user asked for something malformed: a bad flag value, date, zone, key.
+/// CLI exit code 2, HTTP 400.
+class UsageError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Something named does not exist (report id, schedule, rule). Exit 5, HTTP 404.
+class NotFound : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Exit codes of DESIGN section 11.
+enum class ExitCode : int {
+  ok = 0,
+  failure = 1,
+  usage = 2,
+  unreachable = 3,
+  unauthorised = 4,
+  not_found = 5,
+};
+
+/// Maps the innermost typed error of a (possibly nested) exception to its exit code.
+ExitCode exit_code_for(const std::exception& e) noexcept;
+
+/// The message of an exception and of every exception nested in it,
+/// outermost first, joined by ": ".
+std::string full_message(const std::exception& e);
+
+} // namespace dm

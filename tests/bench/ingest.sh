@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Ingest benchmark (DESIGN 14): a 1 M-row learning CSV loaded by
+# `dmanalytics ingest` (raw rows + rollups, validated) and, in the same run and
+# database, by `psql \copy` into a bare table with the same columns.
+# Target: dmanalytics at >= 0.8 x psql's speed. ROWS and RUNS may be set.
+source "$(dirname "$0")/common.sh"
+rows=${ROWS:-1000000}
+runs=${RUNS:-3}
+csv=$bench_dir/learning-$rows.csv
+if [[ ! -f $csv ]]; then
+  echo "generating $csv" >&2
+  /usr/bin/python3 "$root/tests/bench/make_learning_csv.py" "$rows" > "$csv.tmp" && mv "$csv.tmp" "$csv"
+fi
+start_daemon
+url=$(db_url)
+psql -qX "$url" -c "CREATE TABLE bench_bare (ts timestamptz, user_id bigint, session_id bigint, kind text, topic text, correct boolean, answer_ms integer, score real)"
+reset() {
+  psql -qX "$url" -c "TRUNCATE dm.learning_events, dm.learning_hourly, dm.learning_sessions, bench_bare" -c "CHECKPOINT"
+}
+ours=(); theirs=()
+for i in $(seq "$runs"); do
+  reset
+  t0=$(now)
+  "$bin/dmanalytics" --state-dir "$state/state" -q ingest learning "$csv"
+  t1=$(now)
+  ours+=("$(elapsed "$t0" "$t1")")
+  reset
+  t0=$(now)
+  psql -qX "$url" -c "\\copy bench_bare (ts,user_id,session_id,kind,topic,correct,answer_ms,score) from '$csv' csv header"
+  t1=$(now)
+  theirs+=("$(elapsed "$t0" "$t1")")
+  printf 'run %d: dmanalytics ingest %.2f s   psql \\copy %.2f s\n' "$i" "${ours[-1]}" "${theirs[-1]}"
+done
+best() { printf '%s\n' "$@" | sort -g | head -1; }
+o=$(best "${ours[@]}"); p=$(best "${theirs[@]}")
+printf '\ningest of %d learning rows (best of %d)\n' "$rows" "$runs"
+printf '  dmanalytics ingest (raw + rollups)  %6.2f s  %8.0f rows/s\n' "$o" "$(echo "$rows / $o" | bc -l)"
+printf '  psql \\copy (bare table)             %6.2f s  %8.0f rows/s\n' "$p" "$(echo "$rows / $p" | bc -l)"
+printf '  speed ratio dmanalytics/psql: %.2f (target >= 0.80)\n' "$(echo "$p / $o" | bc -l)"
