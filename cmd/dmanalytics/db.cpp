@@ -36,7 +36,8 @@ void run_status(Context& ctx)
     std::cout << fmt::format("embedded  {} (log {})\n", database.cluster()->data_dir().string(),
                              database.cluster()->log_file().string());
   for (const auto& m : db::migration_status(*conn))
-    std::cout << fmt::format("{:04}  {:<28} {}\n", m.version, m.name, m.applied_at.value_or("pending"));
+    std::cout << fmt::format("{:04}  {:<28} {}{}\n", m.version, m.name, m.applied_at.value_or("pending"),
+                             m.changed ? "  CHANGED since it was applied" : "");
 }
 
 void run_url(Context& ctx)

@@ -27,7 +27,10 @@ int main(int argc, char** argv)
     }
     pqxx::connection admin{db.cluster()->connection_string("postgres")};
     pqxx::nontransaction txn{admin};
-    for (const auto& row : txn.exec("SELECT datname FROM pg_database WHERE datname LIKE 'dm\\_test\\_%\\_%'"))
+    // Leftovers of crashed runs, and templates of older schemas.
+    for (const auto& row : txn.exec_params("SELECT datname FROM pg_database WHERE (datname LIKE 'dm\\_test\\_%' OR "
+                                           "datname LIKE 'dm\\_tmpl\\_%') AND datname <> $1",
+                                           dm::test::template_database_name()))
       txn.exec0(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", txn.quote_name(row[0].as<std::string>())));
     std::cout << "test cluster running in " << dm::test::test_state_dir() << "\n";
     return 0;

@@ -13,12 +13,28 @@ namespace dm::test {
 
 namespace {
 
-constexpr const char* template_name = "dm_test_template";
+}
+
+/// The template is named after the schema it holds, so that a changed
+/// migration gets a new template instead of a stale one.
+const std::string& template_database_name()
+{
+  static const std::string name = [] {
+    std::string all;
+    for (const auto& m : dm::db::bundled_migrations())
+      all += dm::db::checksum_of(m);
+    return "dm_tmpl_" + dm::db::checksum_of({0, "", all});
+  }();
+  return name;
+}
+
+namespace {
 
 /// Creates the migrated template once per cluster; concurrent test processes
 /// serialise on an advisory lock.
 void ensure_template(dm::db::Database& db)
 {
+  const std::string& template_name = template_database_name();
   pqxx::connection admin{db.cluster()->connection_string("postgres")};
   pqxx::nontransaction txn{admin};
   txn.exec("SELECT pg_advisory_lock(4242)");
@@ -27,19 +43,6 @@ void ensure_template(dm::db::Database& db)
       txn.exec0(fmt::format("CREATE DATABASE {}", template_name));
       pqxx::connection t{db.cluster()->connection_string(template_name)};
       dm::db::migrate(t);
-    } else {
-      // A template from an older build of the schema is rebuilt.
-      bool current = false;
-      {
-        pqxx::connection t{db.cluster()->connection_string(template_name)};
-        current = dm::db::is_current(t);
-      }
-      if (!current) {
-        txn.exec0(fmt::format("DROP DATABASE {} WITH (FORCE)", template_name));
-        txn.exec0(fmt::format("CREATE DATABASE {}", template_name));
-        pqxx::connection fresh{db.cluster()->connection_string(template_name)};
-        dm::db::migrate(fresh);
-      }
     }
   } catch (...) {
     txn.exec("SELECT pg_advisory_unlock(4242)");
@@ -87,7 +90,7 @@ TestDatabase::TestDatabase()
     pqxx::connection admin{db.cluster()->connection_string("postgres")};
     pqxx::nontransaction txn{admin};
     txn.exec0(fmt::format("DROP DATABASE IF EXISTS {}", name_));
-    txn.exec0(fmt::format("CREATE DATABASE {} TEMPLATE {}", name_, template_name));
+    txn.exec0(fmt::format("CREATE DATABASE {} TEMPLATE {}", name_, template_database_name()));
   }
   url_ = db.cluster()->connection_string(name_);
 }

@@ -40,6 +40,8 @@ private:
   std::unique_ptr<pqxx::connection> conn_;
 };
 
+/// The migrated template every test database is cloned from.
+const std::string& template_database_name();
 /// The test cluster's state folder (outside the checkout, 0755).
 std::string test_state_dir();
 /// Folder of the built binaries (build/bin).

@@ -21,16 +21,27 @@ void ensure_bookkeeping(pqxx::connection_base& conn)
       " version integer PRIMARY KEY,"
       " name text NOT NULL,"
       " applied_at timestamptz NOT NULL DEFAULT now())");
+  txn.exec0("ALTER TABLE dm.schema_migrations ADD COLUMN IF NOT EXISTS checksum text");
   txn.commit();
 }
 
-std::map<int, std::pair<std::string, std::string>> applied(pqxx::transaction_base& txn)
+struct Applied {
+  std::string name;
+  std::string applied_at;
+  std::string checksum; ///< "" when recorded before checksums were kept
+};
+
+std::map<int, Applied> applied(pqxx::transaction_base& txn)
 {
-  std::map<int, std::pair<std::string, std::string>> out;
-  for (const auto& row : txn.exec(
-           "SELECT version, name, to_char(applied_at AT TIME ZONE 'UTC', "
-           "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM dm.schema_migrations ORDER BY version"))
-    out.emplace(row[0].as<int>(), std::pair{row[1].as<std::string>(), row[2].as<std::string>()});
+  std::map<int, Applied> out;
+  const bool has_checksum =
+      txn.exec1("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'dm' AND "
+                "table_name = 'schema_migrations' AND column_name = 'checksum'")[0].as<int>() == 1;
+  for (const auto& row : txn.exec(std::string("SELECT version, name, to_char(applied_at AT TIME ZONE 'UTC', "
+                                              "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ") +
+                                  (has_checksum ? "coalesce(checksum, '')" : "''") +
+                                  " FROM dm.schema_migrations ORDER BY version"))
+    out.emplace(row[0].as<int>(), Applied{row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>()});
   return out;
 }
 
@@ -43,6 +54,9 @@ bool schema_exists(pqxx::transaction_base& txn)
 
 int migrate(pqxx::connection_base& conn)
 {
+  // Every CLI run opens the database: answer the common case with one query.
+  if (is_current(conn))
+    return 0;
   // A session-level lock held across the per-migration transactions (and
   // around CREATE SCHEMA IF NOT EXISTS, which races with itself).
   {
@@ -60,16 +74,22 @@ int migrate(pqxx::connection_base& conn)
             "the database has schema version {} but this dmanalytics knows only up to {}: "
             "upgrade dmanalytics",
             done.rbegin()->first, bundled_migrations().back().version));
-      if (done.count(m.version) != 0)
+      if (auto it = done.find(m.version); it != done.end()) {
+        if (!it->second.checksum.empty() && it->second.checksum != checksum_of(m))
+          throw std::runtime_error(fmt::format(
+              "migration {:04}_{} was applied with other SQL than this build has; the database "
+              "and this dmanalytics disagree about the schema",
+              m.version, m.name));
         continue;
+      }
       try {
         txn.exec0(m.sql);
       } catch (const std::exception&) {
         std::throw_with_nested(
             std::runtime_error(fmt::format("migration {:04}_{} failed", m.version, m.name)));
       }
-      txn.exec_params0("INSERT INTO dm.schema_migrations (version, name) VALUES ($1, $2)",
-                       m.version, m.name);
+      txn.exec_params0("INSERT INTO dm.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                       m.version, m.name, checksum_of(m));
       txn.commit();
       ++count;
     }
@@ -86,30 +106,41 @@ int migrate(pqxx::connection_base& conn)
 std::vector<MigrationState> migration_status(pqxx::connection_base& conn)
 {
   pqxx::read_transaction txn{conn};
-  std::map<int, std::pair<std::string, std::string>> done;
+  std::map<int, Applied> done;
   if (schema_exists(txn))
     done = applied(txn);
   std::vector<MigrationState> out;
   for (const Migration& m : bundled_migrations()) {
     auto it = done.find(m.version);
     if (it == done.end()) {
-      out.push_back({m.version, m.name, std::nullopt});
+      out.push_back({m.version, m.name, std::nullopt, false});
     } else {
-      out.push_back({m.version, m.name, it->second.second});
+      const bool changed = !it->second.checksum.empty() && it->second.checksum != checksum_of(m);
+      out.push_back({m.version, m.name, it->second.applied_at, changed});
       done.erase(it);
     }
   }
-  for (const auto& [version, rest] : done) // applied by a newer build
-    out.push_back({version, rest.first, rest.second});
+  for (const auto& [version, a] : done) // applied by a newer build
+    out.push_back({version, a.name, a.applied_at, false});
   return out;
 }
 
 bool is_current(pqxx::connection_base& conn)
 {
   for (const MigrationState& s : migration_status(conn))
-    if (!s.applied_at)
+    if (!s.applied_at || s.changed)
       return false;
   return true;
+}
+
+std::string checksum_of(const Migration& m)
+{
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : m.sql) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  return fmt::format("{:016x}", h);
 }
 
 } // namespace dm::db

@@ -118,7 +118,7 @@ public:
 
 private:
   static constexpr util::Micros postgres_epoch = 946'684'800LL * 1'000'000;
-  static constexpr std::size_t flush_at = 256 * 1024;
+  static constexpr std::size_t flush_at = 64 * 1024;
 
   template <typename U> void put_be(U v)
   {

@@ -1,6 +1,7 @@
 #include "dm/ingest/ingest.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 
@@ -16,6 +17,11 @@ std::string join_lines(const std::vector<std::string>& lines, bool more)
   if (more)
     s += "\n(more errors not shown; raise --max-errors to see them)";
   return s;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t)
+{
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 bool ends_with(const std::string& s, std::string_view suffix)
@@ -90,19 +96,23 @@ IngestResult ingest_file(db::PgConnection& conn, const std::string& path, const 
       }
       if (errors.empty())
         std::visit([&loader](const auto& r) { loader.add(r); }, record);
-      if (options.progress && (++rows & 0x3fff) == 0)
+      ++rows;
+      if (options.progress && (rows & 0x3fff) == 0)
         options.progress({rows, in.consumed(), in.size()});
     }
     if (!errors.empty())
       throw IngestRejected(std::move(errors), more_errors);
+    spdlog::debug("{}: {} rows parsed and sent in {:.3f} s", in.name(), rows, seconds_since(started));
     try {
       result.summary = loader.finish();
     } catch (const std::exception&) {
       std::throw_with_nested(std::runtime_error(fmt::format("{}: loading into the database failed", in.name())));
     }
   }
+  spdlog::debug("{}: rollups written at {:.3f} s", in.name(), seconds_since(started));
   notify_loaded(conn, result.summary);
   txn.commit();
+  spdlog::debug("{}: committed at {:.3f} s", in.name(), seconds_since(started));
   if (options.progress)
     options.progress({result.summary.rows, in.consumed(), in.size()});
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

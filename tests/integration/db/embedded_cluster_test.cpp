@@ -167,6 +167,18 @@ TEST_CASE("migrations apply once, concurrently, and report their state", "[db][m
     CHECK(txn.exec1("SELECT count(*) FROM dm.schema_migrations")[0].as<std::size_t>() ==
           dm::db::bundled_migrations().size());
   }
+  {
+    // A migration whose SQL changed after it ran is refused, not skipped.
+    pqxx::connection conn{url};
+    {
+      pqxx::work txn{conn};
+      txn.exec0("UPDATE dm.schema_migrations SET checksum = '0000000000000000' WHERE version = 1");
+      txn.commit();
+    }
+    CHECK_FALSE(dm::db::is_current(conn));
+    CHECK(dm::db::migration_status(conn).front().changed);
+    CHECK_THROWS_WITH(dm::db::migrate(conn), Catch::Contains("was applied with other SQL"));
+  }
   pqxx::connection admin{cluster.cluster()->connection_string("postgres")};
   pqxx::nontransaction txn{admin};
   txn.exec0("DROP DATABASE " + name + " WITH (FORCE)");
