@@ -4,10 +4,12 @@
 
 #include "dm/config/config.hpp"
 #include "dm/db/database.hpp"
+#include "dm/report/generator.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,10 +68,25 @@ private:
 /// Adds the global options of DESIGN 11 to the top-level app.
 void setup_global_options(CLI::App& app, GlobalOptions& options);
 
+/// A report generated, rendered in every format and stored.
+struct StoredGeneration {
+  report::Report report;
+  std::map<std::string, std::string> artifacts; ///< json, csv (main section), pdf
+  std::string section_csv;                      ///< the --section asked for, when one was
+};
+
+/// Generates, renders and stores a report; a failure is recorded and rethrown.
+StoredGeneration generate_and_store(Context& ctx, pqxx::connection_base& conn, const report::GenerateRequest& request,
+                                    const std::vector<std::pair<std::string, std::string>>& params,
+                                    const std::string& csv_section = "");
+/// A request with the thresholds of the configuration.
+report::GenerateRequest request_for(Context& ctx, report::ReportType type, const report::Period& period, bool exact);
+
 /// Subcommand groups, one file each.
 void setup_db(CLI::App& app, Context& ctx);
 void setup_ingest(CLI::App& app, Context& ctx);
 void setup_seed(CLI::App& app, Context& ctx);
 void setup_demo(CLI::App& app, Context& ctx);
+void setup_report(CLI::App& app, Context& ctx);
 
 } // namespace dm::cli

@@ -20,6 +20,7 @@ int main(int argc, char** argv)
   dm::cli::GlobalOptions options;
   dm::cli::setup_global_options(app, options);
   dm::cli::Context ctx{options};
+  dm::cli::setup_report(app, ctx);
   dm::cli::setup_db(app, ctx);
   dm::cli::setup_ingest(app, ctx);
   dm::cli::setup_seed(app, ctx);

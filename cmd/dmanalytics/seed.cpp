@@ -4,11 +4,14 @@
 #include "context.hpp"
 #include "progress.hpp"
 
+#include "dm/report/calendar.hpp"
 #include "dm/seed/seed_database.hpp"
 #include "dm/util/error.hpp"
 
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 
@@ -105,6 +108,38 @@ void print_summary(pqxx::connection& conn)
   }
 }
 
+/// One report of each type over the last 7 days of the seeded data, in every
+/// format, into ./dmanalytics-demo/, and their headline KPIs as a table.
+void demo_reports(Context& ctx, pqxx::connection& conn)
+{
+  const std::filesystem::path dir = "dmanalytics-demo";
+  std::filesystem::create_directories(dir);
+  // The seed ends at the start of today (UTC): the last 7 whole days hold data.
+  const auto period = report::resolve_period(std::string("last-7d"), std::nullopt, std::nullopt, "UTC", util::now());
+  std::cout << fmt::format("\nReports for {} to {} (UTC), written to {}/:\n", report::local_date(period.from, "UTC"),
+                           report::local_date(period.to - 1, "UTC"), dir.string());
+  for (auto type : {report::ReportType::engagement, report::ReportType::learning, report::ReportType::performance,
+                    report::ReportType::business}) {
+    const auto g = generate_and_store(ctx, conn, request_for(ctx, type, period, false), {{"exact", "false"}, {"period", "last-7d"}});
+    for (const auto& [format, bytes] : g.artifacts) {
+      const auto file = dir / fmt::format("{}.{}", report::name_of(type), format);
+      std::ofstream(file, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    }
+    std::cout << fmt::format("\n  {} (report {}, v{})\n", report::title_of(type), g.report.id, g.report.version);
+    for (const auto& k : g.report.kpis) {
+      std::string value = "-";
+      if (const auto* i = std::get_if<std::int64_t>(&k.value))
+        value = fmt::format("{}", *i);
+      else if (const auto* d = std::get_if<double>(&k.value))
+        value = k.type == report::ColumnType::ratio ? fmt::format("{:.1f} %", *d * 100) : fmt::format("{:.2f}", *d);
+      std::string trend;
+      if (k.has_comparison)
+        trend = fmt::format("  {} {}", report::name_of(k.trend), k.change ? fmt::format("{:+.1f} %", *k.change * 100) : "");
+      std::cout << fmt::format("    {:<26} {:>14}{}\n", k.label, value, trend);
+    }
+  }
+}
+
 void run_demo(Context& ctx)
 {
   auto& database = ctx.database();
@@ -123,7 +158,11 @@ void run_demo(Context& ctx)
   }
   auto conn = database.connect();
   print_summary(*conn);
+  demo_reports(ctx, *conn);
   std::cout << "\nNext:\n"
+               "  dmanalytics report generate engagement --period last-30d --tz Europe/Berlin\n"
+               "  dmanalytics report generate learning --format pdf -o learning.pdf\n"
+               "  dmanalytics report list                    stored reports and their versions\n"
                "  dmanalytics db status                      schema and server\n"
                "  dmanalytics db shell                       psql on the same database\n"
                "  dmanalytics ingest learning events.csv     load your own events (all or nothing)\n"

@@ -98,3 +98,4 @@ CREATE TABLE dm.learning_sessions (
   events     bigint NOT NULL
 );
 CREATE INDEX learning_sessions_first_ts ON dm.learning_sessions USING brin (first_ts);
+CREATE INDEX learning_sessions_user ON dm.learning_sessions (user_id);

@@ -10,7 +10,7 @@ runs=${RUNS:-5}
 csv=$bench_dir/learning-$rows.csv
 if [[ ! -f $csv ]]; then
   echo "generating $csv" >&2
-  "$bin/dm_seed_csv" "$rows" > "$csv.tmp" && mv "$csv.tmp" "$csv"
+  "$bin/dm_seed_csv" learning "$rows" > "$csv.tmp" && mv "$csv.tmp" "$csv"
 fi
 start_daemon
 url=$(db_url)

@@ -1,6 +1,8 @@
-// dm_seed_csv ROWS [USERS_PER_ROWS]: writes ROWS learning events from the seed
+// dm_seed_csv learning ROWS: writes ROWS learning events from the seed
 // generator as CSV on stdout, so that the ingest benchmark loads realistic
 // sessions (a few topics each, time-ordered) rather than uniform noise.
+// dm_seed_csv requests SEED: the request samples of 90 days for another seed,
+// to scale the request volume of the reports benchmark.
 
 #include "dm/seed/generator.hpp"
 
@@ -16,7 +18,8 @@ class CsvSink final : public dm::ingest::RecordSink {
 public:
   explicit CsvSink(std::uint64_t limit) : limit_(limit)
   {
-    out_ = "ts,user_id,session_id,kind,topic,correct,answer_ms,score\n";
+    if (limit > 0)
+      out_ = "ts,user_id,session_id,kind,topic,correct,answer_ms,score\n";
   }
   ~CsvSink() override { flush(); }
 
@@ -49,7 +52,17 @@ public:
   }
   void add(const dm::ingest::UserRecord&) override {}
   void add(const dm::ingest::PaymentRecord&) override {}
-  void add(const dm::ingest::RequestRecord&) override {}
+  void add(const dm::ingest::RequestRecord& r) override
+  {
+    if (!requests_header_) {
+      out_ = "ts,service,endpoint,status,duration_ms\n";
+      requests_header_ = true;
+    }
+    out_ += dm::util::format_rfc3339_utc(r.ts);
+    fmt::format_to(std::back_inserter(out_), ",{},{},{},{}\n", r.service, r.endpoint.value_or(""), r.status, r.duration_ms);
+    if (out_.size() > (1 << 20))
+      flush();
+  }
   void add(const dm::ingest::HostRecord&) override {}
   std::uint64_t written() const { return written_; }
 
@@ -61,6 +74,7 @@ private:
   }
   std::string out_;
   std::uint64_t limit_;
+  bool requests_header_ = false;
   std::uint64_t written_ = 0;
 };
 
@@ -68,16 +82,22 @@ private:
 
 int main(int argc, char** argv)
 {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: dm_seed_csv ROWS\n");
+  if (argc != 3 || (std::string(argv[1]) != "learning" && std::string(argv[1]) != "requests")) {
+    std::fprintf(stderr, "usage: dm_seed_csv learning ROWS | dm_seed_csv requests SEED\n");
     return 2;
   }
-  const std::uint64_t rows = std::strtoull(argv[1], nullptr, 10);
   dm::seed::SeedOptions options;
   options.days = 90;
   options.seed = 1;
   options.end = *dm::util::parse_date_or_timestamp("2026-11-01");
-  // About 400 learning rows per user over 90 days: size the cohort to fill ROWS.
+  if (std::string(argv[1]) == "requests") {
+    options.seed = std::strtoull(argv[2], nullptr, 10);
+    CsvSink sink(0);
+    dm::seed::Generator(options).requests(sink);
+    return 0;
+  }
+  const std::uint64_t rows = std::strtoull(argv[2], nullptr, 10);
+  // About 350 learning rows per user over 90 days: size the cohort to fill ROWS.
   options.users = static_cast<int>(rows / 300 + 1);
   CsvSink sink(rows);
   dm::seed::Generator(options).learning(sink);

@@ -1,0 +1,46 @@
+#include "dm/report/generator.hpp"
+
+#include "dm/report/calendar.hpp"
+#include "dm/util/error.hpp"
+
+namespace dm::report {
+
+bool rollups_exact_for(const Period& p)
+{
+  return p.from % util::micros_per_hour == 0 && p.to % util::micros_per_hour == 0 &&
+         whole_hour_offsets(p.tz, p.from, p.to);
+}
+
+Report generate_report(pqxx::connection_base& conn, const GenerateRequest& request)
+{
+  if (request.period.from >= request.period.to)
+    throw UsageError("the period is empty: --from must be before --to");
+  Report out;
+  out.type = request.type;
+  out.period = request.period;
+  out.generated_at = request.now != 0 ? request.now : util::now();
+  // A zone with a fractional offset, or bounds inside an hour, read raw rows.
+  const bool exact = request.exact || !rollups_exact_for(request.period);
+  out.source = exact ? "exact" : "rollup";
+  out.params = {{"exact", request.exact ? "true" : "false"}};
+  // One snapshot: every KPI of the report sees the same data.
+  pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only> txn{conn};
+  switch (request.type) {
+  case ReportType::engagement:
+    detail::generate_engagement(txn, request, exact, out);
+    break;
+  case ReportType::learning:
+    detail::generate_learning(txn, request, exact, out);
+    break;
+  case ReportType::performance:
+    detail::generate_performance(txn, request, exact, out);
+    break;
+  case ReportType::business:
+    detail::generate_business(txn, request, out);
+    break;
+  }
+  txn.commit();
+  return out;
+}
+
+} // namespace dm::report

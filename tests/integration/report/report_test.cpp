@@ -1,0 +1,205 @@
+// Reports against seeded data: rollups and raw rows agree, and KPIs match
+// plain SQL written from the definitions of DESIGN 5.
+
+#include "test_database.hpp"
+
+#include "dm/report/calendar.hpp"
+#include "dm/report/generator.hpp"
+#include "dm/seed/seed_database.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+using dm::report::GenerateRequest;
+using dm::report::Period;
+using dm::report::Report;
+using dm::report::ReportType;
+using dm::test::TestDatabase;
+
+namespace {
+
+dm::util::Micros at(const char* text)
+{
+  return *dm::util::parse_date_or_timestamp(text);
+}
+
+/// One seeded database shared by the cases of this file (seeding is the slow part).
+TestDatabase& seeded()
+{
+  static TestDatabase db;
+  static bool done = false;
+  if (!done) {
+    dm::seed::SeedOptions o;
+    o.users = 300;
+    o.days = 42;
+    o.seed = 11;
+    o.end = at("2026-11-09");
+    dm::db::PgConnection raw(db.url());
+    dm::seed::seed_database(raw, o);
+    done = true;
+  }
+  return db;
+}
+
+Report make(ReportType type, const Period& p, bool exact)
+{
+  GenerateRequest r;
+  r.type = type;
+  r.period = p;
+  r.exact = exact;
+  r.now = at("2026-11-10");
+  return dm::report::generate_report(seeded().connection(), r);
+}
+
+double number(const dm::report::Cell& c)
+{
+  if (std::holds_alternative<std::int64_t>(c))
+    return static_cast<double>(std::get<std::int64_t>(c));
+  if (std::holds_alternative<double>(c))
+    return std::get<double>(c);
+  return std::nan("");
+}
+
+double kpi(const Report& r, const std::string& name)
+{
+  for (const auto& k : r.kpis)
+    if (k.name == name)
+      return number(k.value);
+  FAIL("no KPI " << name);
+  return 0;
+}
+
+/// Every KPI and every cell of every section agrees; percentiles within 1%.
+void check_same(const Report& rollup, const Report& exact)
+{
+  REQUIRE(rollup.kpis.size() == exact.kpis.size());
+  for (std::size_t i = 0; i < rollup.kpis.size(); ++i) {
+    const std::string& name = rollup.kpis[i].name;
+    INFO("KPI " << name);
+    const double a = number(rollup.kpis[i].value), b = number(exact.kpis[i].value);
+    REQUIRE(std::isfinite(a));
+    if (name.find("p50") != std::string::npos || name.find("p95") != std::string::npos || name.find("p99") != std::string::npos)
+      CHECK(std::abs(a - b) <= 0.01 * std::abs(b) + 1e-9);
+    else
+      CHECK(std::abs(a - b) <= 1e-9 * std::max(1.0, std::abs(b)));
+  }
+  REQUIRE(rollup.sections.size() == exact.sections.size());
+  for (std::size_t s = 0; s < rollup.sections.size(); ++s) {
+    const auto& x = rollup.sections[s];
+    const auto& y = exact.sections[s];
+    INFO("section " << x.name);
+    REQUIRE(x.rows.size() == y.rows.size());
+    for (std::size_t r = 0; r < x.rows.size(); ++r)
+      for (std::size_t c = 0; c < x.columns.size(); ++c) {
+        INFO("row " << r << " column " << x.columns[c].name);
+        const auto& cx = x.rows[r][c];
+        const auto& cy = y.rows[r][c];
+        if (std::holds_alternative<std::string>(cx)) {
+          CHECK(cx == cy);
+        } else if (x.columns[c].name.find("p95") != std::string::npos || x.columns[c].name.find("p99") != std::string::npos ||
+                   x.columns[c].name.find("p50") != std::string::npos) {
+          CHECK(std::abs(number(cx) - number(cy)) <= 0.01 * std::abs(number(cy)) + 1e-9);
+        } else if (!std::holds_alternative<std::monostate>(cy)) {
+          CHECK(std::abs(number(cx) - number(cy)) <= 1e-9 * std::max(1.0, std::abs(number(cy))));
+        }
+      }
+  }
+}
+
+std::string q(const std::string& sql)
+{
+  return seeded().scalar(sql);
+}
+
+} // namespace
+
+TEST_CASE("engagement: a week across the DST change in Europe/Berlin, rollup = exact = SQL", "[report]")
+{
+  // 2026-10-25 has 25 hours in Berlin.
+  const Period p{at("2026-10-21T22:00:00Z"), at("2026-10-28T23:00:00Z"), "Europe/Berlin"};
+  REQUIRE(dm::report::local_days(p).size() == 7);
+  const Report rollup = make(ReportType::engagement, p, false);
+  const Report exact = make(ReportType::engagement, p, true);
+  CHECK(rollup.source == "rollup");
+  CHECK(exact.source == "exact");
+  check_same(rollup, exact);
+
+  const std::string where = "ts >= '2026-10-21T22:00:00Z' AND ts < '2026-10-28T23:00:00Z'";
+  CHECK(kpi(exact, "active_users") == std::stod(q("SELECT count(DISTINCT user_id) FROM dm.learning_events WHERE " + where)));
+  CHECK(kpi(exact, "questions") ==
+        std::stod(q("SELECT count(*) FROM dm.learning_events WHERE kind = 'question_answered' AND " + where)));
+  CHECK(kpi(exact, "sessions") ==
+        std::stod(q("SELECT count(DISTINCT session_id) FROM dm.learning_events WHERE " + where)));
+  CHECK(std::abs(kpi(exact, "dau_avg") -
+                 std::stod(q("SELECT count(*) / 7.0 FROM (SELECT DISTINCT (ts AT TIME ZONE 'Europe/Berlin')::date, user_id "
+                             "FROM dm.learning_events WHERE " + where + ") d"))) < 1e-9);
+  CHECK(kpi(exact, "new_users") ==
+        std::stod(q("SELECT count(*) FROM dm.users WHERE signup_at >= '2026-10-21T22:00:00Z' AND signup_at < '2026-10-28T23:00:00Z'")));
+  CHECK(kpi(exact, "mau") ==
+        std::stod(q("SELECT count(DISTINCT user_id) FROM dm.learning_events WHERE ts >= '2026-09-28T22:00:00Z' AND "
+                    "ts < '2026-10-28T23:00:00Z'")));
+  CHECK(std::abs(kpi(exact, "avg_session_minutes") -
+                 std::stod(q("SELECT avg(extract(epoch FROM mx - mn)) / 60 FROM (SELECT session_id, min(ts) mn, max(ts) mx "
+                             "FROM dm.learning_events WHERE " + where + " GROUP BY session_id) s"))) < 1e-9);
+  const auto* daily = rollup.section("daily");
+  REQUIRE(daily != nullptr);
+  CHECK(daily->rows.size() == 7);
+  CHECK(std::get<std::string>(daily->rows[3][0]) == "2026-10-25");
+}
+
+TEST_CASE("learning, performance and business: rollup = exact, KPIs = SQL", "[report]")
+{
+  const Period p{at("2026-10-26T00:00:00Z"), at("2026-11-02T00:00:00Z"), "UTC"};
+  const std::string where = "ts >= '2026-10-26' AND ts < '2026-11-02'";
+  SECTION("learning")
+  {
+    const Report rollup = make(ReportType::learning, p, false);
+    check_same(rollup, make(ReportType::learning, p, true));
+    CHECK(std::abs(kpi(rollup, "accuracy") -
+                   std::stod(q("SELECT avg(correct::int) FROM dm.learning_events WHERE kind = 'question_answered' AND " + where))) <
+          1e-9);
+    CHECK(kpi(rollup, "mock_tests") ==
+          std::stod(q("SELECT count(*) FROM dm.learning_events WHERE kind = 'mock_test_completed' AND " + where)));
+    REQUIRE(rollup.section("topics") != nullptr);
+    CHECK(rollup.section("topics")->rows.size() >= 5);
+  }
+  SECTION("performance")
+  {
+    const Report rollup = make(ReportType::performance, p, false);
+    check_same(rollup, make(ReportType::performance, p, true));
+    CHECK(kpi(rollup, "requests") == std::stod(q("SELECT count(*) FROM dm.request_metrics WHERE " + where)));
+    const double p95 = std::stod(q("SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) FROM dm.request_metrics WHERE " + where));
+    CHECK(std::abs(kpi(rollup, "p95_ms") - p95) <= 0.01 * p95);
+    CHECK(std::abs(kpi(rollup, "rps") - kpi(rollup, "requests") / (7 * 86400.0)) < 1e-9);
+  }
+  SECTION("business")
+  {
+    const Report r = make(ReportType::business, p, false);
+    CHECK(kpi(r, "revenue_cents") ==
+          std::stod(q("SELECT coalesce(sum(CASE WHEN kind IN ('subscribe','renew') THEN amount_cents WHEN kind = 'refund' "
+                      "THEN -amount_cents ELSE 0 END), 0) FROM dm.payments WHERE " + where)));
+    for (const auto& k : r.kpis)
+      CHECK(k.has_comparison);
+  }
+}
+
+TEST_CASE("a zone west of UTC and a one-day period agree between rollup and exact", "[report]")
+{
+  const Period week{at("2026-10-26T07:00:00Z"), at("2026-11-02T08:00:00Z"), "America/Los_Angeles"};
+  check_same(make(ReportType::engagement, week, false), make(ReportType::engagement, week, true));
+  const Period day{at("2026-10-30T00:00:00Z"), at("2026-10-31T00:00:00Z"), "UTC"};
+  check_same(make(ReportType::learning, day, false), make(ReportType::learning, day, true));
+}
+
+TEST_CASE("a period with no data gives zeros, not errors or NaN", "[report]")
+{
+  const Period empty{at("2020-01-01T00:00:00Z"), at("2020-01-08T00:00:00Z"), "UTC"};
+  for (auto type : {ReportType::engagement, ReportType::learning, ReportType::performance, ReportType::business}) {
+    const Report r = make(type, empty, false);
+    for (const auto& k : r.kpis) {
+      INFO(k.name);
+      CHECK(number(k.value) == 0);
+    }
+  }
+}
