@@ -50,6 +50,17 @@ void write_output(const std::string& output, const std::string& format, const st
     return;
   }
   const std::filesystem::path target(output);
+  std::error_code ec;
+  const auto status = std::filesystem::status(target, ec);
+  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    // /dev/null, a FIFO, /dev/stdout: write in place; renaming over them would replace the device.
+    std::ofstream out(target, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out)
+      throw std::runtime_error(fmt::format("cannot write {}", output));
+    return;
+  }
   const std::filesystem::path temp = target.string() + fmt::format(".tmp-{}", getpid());
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
@@ -58,7 +69,6 @@ void write_output(const std::string& output, const std::string& format, const st
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out.flush();
     if (!out) {
-      std::error_code ec;
       std::filesystem::remove(temp, ec);
       throw std::runtime_error(fmt::format("cannot write {}", temp.string()));
     }
@@ -157,7 +167,21 @@ void run_generate(Context& ctx, const GenerateCommand& cmd)
   if (!cmd.period.empty())
     params.emplace_back("period", cmd.period);
   auto conn = ctx.connect();
-  const auto g = generate_and_store(ctx, *conn, request_for(ctx, *type, period, cmd.exact), params, cmd.section);
+  const bool show_progress = Context::stderr_is_terminal() && !ctx.quiet();
+  if (show_progress)
+    std::cerr << fmt::format("generating the {} report…", cmd.type) << std::flush;
+  auto clear_line = [show_progress] {
+    if (show_progress)
+      std::cerr << "\r\033[K" << std::flush;
+  };
+  StoredGeneration g;
+  try {
+    g = generate_and_store(ctx, *conn, request_for(ctx, *type, period, cmd.exact), params, cmd.section);
+  } catch (...) {
+    clear_line();
+    throw;
+  }
+  clear_line();
   write_output(cmd.output, cmd.format,
                cmd.format == "csv" && !cmd.section.empty() ? g.section_csv : g.artifacts.at(cmd.format));
   if (!ctx.quiet())

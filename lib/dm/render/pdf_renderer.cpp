@@ -150,6 +150,10 @@ std::string render_pdf(const report::Report& report, const PdfOptions& options)
     flow.advance(Theme::block_gap - 8);
 
   for (const report::Section& section : report.sections) {
+    // The recommendations read better as the list below than as a table of
+    // truncated text; the section repeats them for JSON and CSV.
+    if (section.name == "recommendations" && !report.recommendations.empty())
+      continue;
     try {
       draw_section(flow, theme, section);
     } catch (...) {

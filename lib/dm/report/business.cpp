@@ -1,6 +1,7 @@
 // The business report (DESIGN 5): revenue, paying users, conversion, churn,
 // ARPU and MRR, each against the previous period of the same length.
-// Payments are few, so this report always reads the raw table.
+// Payments are few, so they are always read from the raw table; active users
+// (for ARPU) come from the rollup unless exact.
 
 #include "dm/report/calendar.hpp"
 #include "dm/report/generator.hpp"
@@ -30,7 +31,7 @@ constexpr const char* subscribers_sql =
     " WHERE ts < $1 AND kind IN ('subscribe', 'renew', 'cancel') ORDER BY user_id, ts DESC) s"
     " WHERE kind <> 'cancel'";
 
-BusinessValues values_for(pqxx::transaction_base& txn, util::Micros from, util::Micros to)
+BusinessValues values_for(pqxx::transaction_base& txn, util::Micros from, util::Micros to, bool exact)
 {
   BusinessValues v;
   const pqxx::row r = txn.exec_params1(
@@ -55,9 +56,11 @@ BusinessValues values_for(pqxx::transaction_base& txn, util::Micros from, util::
   const auto subscribers_at_from =
       as_int(txn.exec_params1(std::string("SELECT count(*) FROM (") + subscribers_sql + ") s", ts(from))[0]);
   v.churn = ratio(static_cast<double>(cancels), static_cast<double>(subscribers_at_from));
-  // ARPU over engagement's active users, read from raw rows so that any period works.
+  // ARPU over engagement's active users (the rollup holds them exactly for whole hours).
   const auto active = as_int(txn.exec_params1(
-      "SELECT count(DISTINCT user_id) FROM dm.learning_events WHERE ts >= $1 AND ts < $2", ts(from), ts(to))[0]);
+      exact ? "SELECT count(DISTINCT user_id) FROM dm.learning_events WHERE ts >= $1 AND ts < $2"
+            : "SELECT count(DISTINCT user_id) FROM dm.learning_hourly WHERE hour >= $1 AND hour < $2",
+      ts(from), ts(to))[0]);
   v.arpu = ratio(static_cast<double>(v.revenue), static_cast<double>(active));
   v.mrr = as_double(txn.exec_params1(
       std::string("SELECT coalesce(sum(CASE plan WHEN 'monthly' THEN amount_cents::float8"
@@ -93,13 +96,12 @@ Kpi compared(std::string name, std::string label, ColumnType type, double value,
 
 } // namespace
 
-void generate_business(pqxx::transaction_base& txn, const GenerateRequest& request, Report& out)
+void generate_business(pqxx::transaction_base& txn, const GenerateRequest& request, bool exact, Report& out)
 {
   const Period& p = request.period;
   const util::Micros length = p.to - p.from;
-  const BusinessValues now = values_for(txn, p.from, p.to);
-  const BusinessValues before = values_for(txn, p.from - length, p.from);
-  out.source = "exact";
+  const BusinessValues now = values_for(txn, p.from, p.to, exact);
+  const BusinessValues before = values_for(txn, p.from - length, p.from, exact);
   out.kpis = {
       compared("revenue_cents", "Revenue (cents)", ColumnType::integer, static_cast<double>(now.revenue),
                static_cast<double>(before.revenue)),

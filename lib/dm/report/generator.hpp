@@ -34,7 +34,7 @@ namespace detail {
 void generate_engagement(pqxx::transaction_base& txn, const GenerateRequest& request, bool exact, Report& out);
 void generate_learning(pqxx::transaction_base& txn, const GenerateRequest& request, bool exact, Report& out);
 void generate_performance(pqxx::transaction_base& txn, const GenerateRequest& request, bool exact, Report& out);
-void generate_business(pqxx::transaction_base& txn, const GenerateRequest& request, Report& out);
+void generate_business(pqxx::transaction_base& txn, const GenerateRequest& request, bool exact, Report& out);
 } // namespace detail
 
 } // namespace dm::report
