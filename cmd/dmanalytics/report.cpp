@@ -350,12 +350,14 @@ void setup_report(CLI::App& app, Context& ctx)
       bv[k] = v;
     std::cout << fmt::format("{:<22} {:>16} {:>16} {:>12}\n", "kpi", fmt::format("#{}", a.id), fmt::format("#{}", b.id), "change");
     for (const auto& [name, x] : av) {
-      const auto y = bv.count(name) != 0 ? bv[name] : std::nullopt;
+      const auto it = bv.find(name);
+      const bool has_y = it != bv.end() && it->second.has_value();
+      const double y = has_y ? *it->second : 0.0;
       std::string change = "n/a";
-      if (x && y && *x != 0)
-        change = fmt::format("{:+.1f} %", (*y - *x) / *x * 100);
+      if (x && has_y && *x != 0)
+        change = fmt::format("{:+.1f} %", (y - *x) / *x * 100);
       std::cout << fmt::format("{:<22} {:>16} {:>16} {:>12}\n", name, x ? fmt::format("{:.6g}", *x) : "null",
-                               y ? fmt::format("{:.6g}", *y) : "null", change);
+                               has_y ? fmt::format("{:.6g}", y) : "null", change);
     }
   }));
 }
