@@ -18,6 +18,9 @@ CREATE TABLE dm.reports (
   finished_at  timestamptz,
   error        text,
   schedule_id  bigint,
+  -- host:pid of the generating process, so a run whose process died is
+  -- found and recorded as failed instead of staying 'running'.
+  runner       text,
   kpis         jsonb,
   UNIQUE (params_key, version)
 );

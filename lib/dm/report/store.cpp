@@ -7,6 +7,10 @@
 #include <fmt/format.h>
 #include <openssl/sha.h>
 
+#include <cerrno>
+#include <csignal>
+#include <unistd.h>
+
 namespace dm::report {
 
 namespace {
@@ -37,7 +41,43 @@ StoredReport from_row(const pqxx::row& r)
   return s;
 }
 
+/// "host:pid" of this process.
+std::string this_runner()
+{
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return fmt::format("{}:{}", host, getpid());
+}
+
 } // namespace
+
+std::int64_t ReportStore::record_crashed_runs()
+{
+  const std::string me = this_runner();
+  const std::string host = me.substr(0, me.rfind(':'));
+  std::vector<std::pair<std::int64_t, long>> dead;
+  {
+    pqxx::read_transaction txn{conn_};
+    for (const auto& r : txn.exec("SELECT id, runner FROM dm.reports WHERE status = 'running' AND runner IS NOT NULL")) {
+      const std::string runner = r[1].as<std::string>();
+      const auto colon = runner.rfind(':');
+      if (colon == std::string::npos || runner.substr(0, colon) != host)
+        continue; // another machine's run: only that machine can tell
+      const long pid = std::strtol(runner.c_str() + colon + 1, nullptr, 10);
+      if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+        dead.emplace_back(r[0].as<std::int64_t>(), pid);
+    }
+  }
+  for (const auto& [id, pid] : dead) {
+    pqxx::work txn{conn_};
+    txn.exec_params("UPDATE dm.reports SET status = 'failed', finished_at = now(), error = $2 "
+                    "WHERE id = $1 AND status = 'running'",
+                    id, fmt::format("the generating process (pid {}) ended before the report was finished", pid));
+    txn.exec_params("DELETE FROM dm.report_artifacts WHERE report_id = $1", id);
+    txn.commit();
+  }
+  return static_cast<std::int64_t>(dead.size());
+}
 
 std::string sha256_hex(const std::string& bytes)
 {
@@ -51,17 +91,18 @@ std::string sha256_hex(const std::string& bytes)
 
 std::pair<std::int64_t, int> ReportStore::begin(ReportType type, const Period& period, const std::string& params_json)
 {
+  record_crashed_runs();
   const std::string key = fmt::format("{}|{}|{}|{}|{}", name_of(type), util::format_rfc3339_utc(period.from),
                                       util::format_rfc3339_utc(period.to), period.tz, params_json);
   pqxx::work txn{conn_};
   // Concurrent generations of the same report take versions one after the other.
   txn.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))", key);
   const auto r = txn.exec_params1(
-      "INSERT INTO dm.reports (type, params, params_key, period_from, period_to, tz, version, status)"
-      " SELECT $1, $2::jsonb, $3, $4, $5, $6, coalesce(max(version), 0) + 1, 'running'"
+      "INSERT INTO dm.reports (type, params, params_key, period_from, period_to, tz, version, status, runner)"
+      " SELECT $1, $2::jsonb, $3, $4, $5, $6, coalesce(max(version), 0) + 1, 'running', $7"
       " FROM dm.reports WHERE params_key = $3 RETURNING id, version",
       std::string(name_of(type)), params_json, key, util::format_rfc3339_utc(period.from),
-      util::format_rfc3339_utc(period.to), period.tz);
+      util::format_rfc3339_utc(period.to), period.tz, this_runner());
   txn.commit();
   return {r[0].as<std::int64_t>(), r[1].as<int>()};
 }
@@ -105,6 +146,7 @@ StoredReport ReportStore::get(std::int64_t id)
 
 std::vector<StoredReport> ReportStore::list(const ListFilter& filter)
 {
+  record_crashed_runs();
   pqxx::read_transaction txn{conn_};
   std::vector<StoredReport> out;
   const std::optional<std::string> since =

@@ -53,6 +53,9 @@ public:
   std::string artifact(std::int64_t id, const std::string& format);
   /// Deletes a report and its artifacts; throws dm::NotFound.
   void remove(std::int64_t id);
+  /// Marks failed every 'running' report whose generating process on this host
+  /// is gone (a crash or kill); returns how many. begin() and list() call it.
+  std::int64_t record_crashed_runs();
   /// Deletes reports finished more than `keep_days` days ago; returns how many.
   std::int64_t apply_retention(int keep_days);
 
