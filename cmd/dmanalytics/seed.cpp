@@ -95,7 +95,8 @@ void print_summary(pqxx::connection& conn)
   const Table tables[] = {{"dm.users", "signup_at"},          {"dm.learning_events", "ts"},
                           {"dm.payments", "ts"},              {"dm.request_metrics", "ts"},
                           {"dm.host_samples", "ts"},          {"dm.learning_hourly", "hour"},
-                          {"dm.learning_sessions", "first_ts"}, {"dm.request_rollup_1m", "bucket"}};
+                          {"dm.learning_sessions", "first_ts"}, {"dm.learning_user_hourly", "hour"},
+                          {"dm.request_rollup_1m", "bucket"}};
   std::cout << fmt::format("{:<24} {:>12}  {:<20}  {:<20}\n", "table", "rows", "from", "to");
   for (const Table& t : tables) {
     auto r = txn.exec1(fmt::format(

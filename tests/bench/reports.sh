@@ -22,7 +22,7 @@ printf 'data: %s learning events, %s request samples (loaded in %.0f s)\n' \
 printf '\n%-12s %12s %14s %10s\n' type rollup "raw SQL" speed-up
 for type in engagement learning performance business; do
   best_r=999; best_x=999
-  for run in 1 2 3; do
+  for run in $(seq "${RUNS:-3}"); do
     t0=$(now); "${cli[@]}" report generate "$type" --from 2026-08-03 --to 2026-11-01 --local -o /dev/null; t1=$(now)
     r=$(elapsed "$t0" "$t1")
     t0=$(now); "${cli[@]}" report generate "$type" --from 2026-08-03 --to 2026-11-01 --local --exact -o /dev/null; t1=$(now)

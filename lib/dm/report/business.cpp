@@ -59,7 +59,7 @@ BusinessValues values_for(pqxx::transaction_base& txn, util::Micros from, util::
   // ARPU over engagement's active users (the rollup holds them exactly for whole hours).
   const auto active = as_int(txn.exec_params1(
       exact ? "SELECT count(DISTINCT user_id) FROM dm.learning_events WHERE ts >= $1 AND ts < $2"
-            : "SELECT count(DISTINCT user_id) FROM dm.learning_hourly WHERE hour >= $1 AND hour < $2",
+            : "SELECT count(DISTINCT user_id) FROM dm.learning_user_hourly WHERE hour >= $1 AND hour < $2",
       ts(from), ts(to))[0]);
   v.arpu = ratio(static_cast<double>(v.revenue), static_cast<double>(active));
   v.mrr = as_double(txn.exec_params1(

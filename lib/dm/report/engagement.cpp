@@ -50,7 +50,7 @@ std::pair<std::int64_t, double> sessions_and_minutes(pqxx::transaction_base& txn
 std::int64_t active_between(pqxx::transaction_base& txn, const std::string& start_sql, const Period& p, bool exact)
 {
   const std::string sql = exact ? "SELECT count(DISTINCT user_id) FROM dm.learning_events WHERE ts >= {} AND ts < $1"
-                                : "SELECT count(DISTINCT user_id) FROM dm.learning_hourly WHERE hour >= {} AND hour < $1";
+                                : "SELECT count(DISTINCT user_id) FROM dm.learning_user_hourly WHERE hour >= {} AND hour < $1";
   return as_int(txn.exec_params1(fmt::format(fmt::runtime(sql), start_sql), ts(p.to), p.tz)[0]);
 }
 
@@ -66,7 +66,7 @@ Section daily_section(pqxx::transaction_base& txn, const Period& p, bool exact)
               " count(*) FILTER (WHERE kind = 'question_answered')"
               " FROM dm.learning_events WHERE ts >= $1 AND ts < $2 GROUP BY 1"
             : "SELECT (hour AT TIME ZONE $3)::date::text, count(DISTINCT user_id), 0, sum(answered)"
-              " FROM dm.learning_hourly WHERE hour >= $1 AND hour < $2 GROUP BY 1";
+              " FROM dm.learning_user_hourly WHERE hour >= $1 AND hour < $2 GROUP BY 1";
   for (const auto& row : txn.exec_params(users_sql, ts(p.from), ts(p.to), p.tz)) {
     Day& d = by_day[row[0].as<std::string>()];
     d.users = as_int(row[1]);
@@ -124,7 +124,7 @@ Section cohort_section(pqxx::transaction_base& txn, const Period& p, bool exact)
   const std::string activity =
       exact ? "SELECT DISTINCT user_id, date_trunc('week', ts AT TIME ZONE $3) AS aw FROM dm.learning_events"
               " WHERE ts >= $1 AND ts < $2"
-            : "SELECT DISTINCT user_id, date_trunc('week', hour AT TIME ZONE $3) AS aw FROM dm.learning_hourly"
+            : "SELECT DISTINCT user_id, date_trunc('week', hour AT TIME ZONE $3) AS aw FROM dm.learning_user_hourly"
               " WHERE hour >= $1 AND hour < $2";
   std::map<std::pair<std::string, int>, std::int64_t> active;
   for (const auto& row : txn.exec_params(
@@ -172,7 +172,7 @@ Section segment_section(pqxx::transaction_base& txn, const Period& p, bool exact
               " count(DISTINCT session_id) AS sessions"
               " FROM dm.learning_events WHERE ts >= $1 AND ts < $2 GROUP BY user_id"
             : "SELECT h.user_id, h.answered, h.correct, coalesce(s.sessions, 0) AS sessions FROM"
-              " (SELECT user_id, sum(answered) AS answered, sum(correct) AS correct FROM dm.learning_hourly"
+              " (SELECT user_id, sum(answered) AS answered, sum(correct) AS correct FROM dm.learning_user_hourly"
               "  WHERE hour >= $1 AND hour < $2 GROUP BY user_id) h"
               " LEFT JOIN (SELECT user_id, count(*) AS sessions FROM dm.learning_sessions"
               "  WHERE first_ts < $2 AND last_ts >= $1 AND first_ts > $1::timestamptz - interval '7 days'"
@@ -217,8 +217,8 @@ void generate_engagement(pqxx::transaction_base& txn, const GenerateRequest& req
                                ts(p.from), ts(p.to), p.tz)
             : txn.exec_params1("SELECT count(DISTINCT user_id), coalesce(sum(answered), 0),"
                                " (SELECT count(*) FROM (SELECT DISTINCT (hour AT TIME ZONE $3)::date, user_id"
-                               "  FROM dm.learning_hourly WHERE hour >= $1 AND hour < $2) d)"
-                               " FROM dm.learning_hourly WHERE hour >= $1 AND hour < $2",
+                               "  FROM dm.learning_user_hourly WHERE hour >= $1 AND hour < $2) d)"
+                               " FROM dm.learning_user_hourly WHERE hour >= $1 AND hour < $2",
                                ts(p.from), ts(p.to), p.tz);
   const std::int64_t active = as_int(totals[0]);
   const std::int64_t questions = as_int(totals[1]);

@@ -51,6 +51,11 @@ std::size_t LearningRollup::HourKeyHash::operator()(const HourKey& k) const noex
              k.topic);
 }
 
+std::size_t LearningRollup::UserHourKeyHash::operator()(const UserHourKey& k) const noexcept
+{
+  return mix(static_cast<std::uint64_t>(k.hour) * 31 + static_cast<std::uint64_t>(k.user_id) * 0x9e3779b97f4a7c15ULL);
+}
+
 std::size_t RequestRollup::MinuteKeyHash::operator()(const MinuteKey& k) const noexcept
 {
   return mix(static_cast<std::uint64_t>(k.minute) * 0x9e3779b97f4a7c15ULL + k.series);
@@ -60,12 +65,18 @@ void LearningRollup::add(const ingest::LearningRecord& r)
 {
   using ingest::LearningKind;
   const std::uint32_t topic = topics_.id(r.topic ? std::string_view(*r.topic) : std::string_view());
-  HourAgg& h = hourly_[HourKey{util::floor_to(r.ts, util::micros_per_hour), r.user_id, topic}];
+  const util::Micros hour = util::floor_to(r.ts, util::micros_per_hour);
+  HourAgg& h = hourly_[HourKey{hour, r.user_id, topic}];
+  UserHourAgg& u = user_hourly_[UserHourKey{hour, r.user_id}];
   ++h.events;
+  ++u.events;
   if (r.kind == LearningKind::question_answered) {
     ++h.answered;
-    if (r.correct.value_or(false))
+    ++u.answered;
+    if (r.correct.value_or(false)) {
       ++h.correct;
+      ++u.correct;
+    }
     if (r.answer_ms) {
       h.sum_answer_ms += *r.answer_ms;
       ++h.timed;
@@ -139,6 +150,37 @@ std::uint64_t LearningRollup::write(db::PgConnection& conn) const
                                 copy.int32(narrow(a.mock_passes));
                                 copy.float8(a.mock_score_sum);
                                 copy.int32(narrow(a.events));
+                              }
+                            });
+  }
+  if (!user_hourly_.empty()) {
+    std::vector<const std::pair<const UserHourKey, UserHourAgg>*> rows;
+    rows.reserve(user_hourly_.size());
+    for (const auto& entry : user_hourly_)
+      rows.push_back(&entry);
+    std::sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) {
+      return a->first.hour != b->first.hour ? a->first.hour < b->first.hour : a->first.user_id < b->first.user_id;
+    });
+    std::vector<std::int64_t> buckets;
+    for (const auto* r : rows)
+      buckets.push_back(lock_bucket_of_hour(r->first.hour));
+    static const RollupTarget target{
+        "dm.learning_user_hourly",
+        {"hour", "user_id", "events", "answered", "correct"},
+        "hour, user_id",
+        "hour",
+        "events = t.events + excluded.events, answered = t.answered + excluded.answered, "
+        "correct = t.correct + excluded.correct",
+        0x646d0004};
+    written += write_rollup(conn, target, buckets, util::format_rfc3339_utc(rows.front()->first.hour),
+                            util::format_rfc3339_utc(rows.back()->first.hour), rows.size(), [&](db::BinaryCopy& copy) {
+                              for (const auto* r : rows) {
+                                copy.begin_row(5);
+                                copy.timestamp(r->first.hour);
+                                copy.int64(r->first.user_id);
+                                copy.int32(narrow(r->second.events));
+                                copy.int32(narrow(r->second.answered));
+                                copy.int32(narrow(r->second.correct));
                               }
                             });
   }

@@ -60,7 +60,7 @@ private:
   bool has_last_ = false;
 };
 
-/// learning_hourly and learning_sessions.
+/// learning_hourly, learning_user_hourly and learning_sessions.
 class LearningRollup {
 public:
   void add(const ingest::LearningRecord& r);
@@ -88,9 +88,21 @@ public:
   struct HourKeyHash {
     std::size_t operator()(const HourKey& k) const noexcept;
   };
+  struct UserHourKey {
+    std::int64_t hour;
+    std::int64_t user_id;
+    bool operator==(const UserHourKey&) const = default;
+  };
+  struct UserHourAgg {
+    std::int64_t events = 0, answered = 0, correct = 0;
+  };
+  struct UserHourKeyHash {
+    std::size_t operator()(const UserHourKey& k) const noexcept;
+  };
 
 private:
   Interner topics_;
+  std::unordered_map<UserHourKey, UserHourAgg, UserHourKeyHash> user_hourly_;
   std::unordered_map<HourKey, HourAgg, HourKeyHash> hourly_;
   std::unordered_map<std::int64_t, SessionAgg> sessions_;
 };

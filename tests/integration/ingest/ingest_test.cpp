@@ -46,7 +46,8 @@ std::string table_counts(TestDatabase& db)
       "SELECT concat_ws(',', (SELECT count(*) FROM dm.users), (SELECT count(*) FROM dm.learning_events), "
       "(SELECT count(*) FROM dm.payments), (SELECT count(*) FROM dm.request_metrics), "
       "(SELECT count(*) FROM dm.host_samples), (SELECT count(*) FROM dm.learning_hourly), "
-      "(SELECT count(*) FROM dm.learning_sessions), (SELECT count(*) FROM dm.request_rollup_1m))");
+      "(SELECT count(*) FROM dm.learning_sessions), (SELECT count(*) FROM dm.request_rollup_1m), "
+      "(SELECT count(*) FROM dm.learning_user_hourly))");
 }
 
 const char* learning_csv =
@@ -99,6 +100,11 @@ TEST_CASE("a learning CSV loads raw rows and rollups that match them", "[ingest]
               mock_passes, round(mock_score_sum::numeric, 4), events FROM raw)) d)");
   CHECK(diff == "0");
   CHECK(db.scalar("SELECT count(*) FROM dm.learning_hourly") == "6");
+  // learning_user_hourly is learning_hourly without the topic.
+  CHECK(db.scalar("SELECT count(*) FROM (SELECT hour, user_id, sum(events), sum(answered), sum(correct) "
+                  "FROM dm.learning_hourly GROUP BY 1, 2 EXCEPT SELECT hour, user_id, events, answered, correct "
+                  "FROM dm.learning_user_hourly) d") == "0");
+  CHECK(db.scalar("SELECT count(*) FROM dm.learning_user_hourly") == "3");
   CHECK(db.scalar("SELECT mock_passes FROM dm.learning_hourly WHERE user_id = 1 AND topic = '' AND "
                   "hour = '2026-11-02T08:00Z'") == "1");
 
@@ -195,7 +201,7 @@ TEST_CASE("header problems are reported on line 1", "[ingest]")
   TempFile empty("");
   CHECK_THROWS_WITH(dm::ingest::ingest_file(raw(db), empty.path(), opts(Kind::learning)),
                     Catch::Contains("the file is empty"));
-  CHECK(table_counts(db) == "0,0,0,0,0,0,0,0");
+  CHECK(table_counts(db) == "0,0,0,0,0,0,0,0,0");
 }
 
 TEST_CASE("quoted CSV fields and NDJSON load the same values", "[ingest]")
@@ -327,6 +333,7 @@ TEST_CASE("two ingests into the same hours at once both succeed", "[ingest]")
   CHECK_FALSE(error_b);
   CHECK(db.scalar("SELECT count(*) FROM dm.learning_events") == "40000");
   CHECK(db.scalar("SELECT sum(answered) FROM dm.learning_hourly") == "40000");
+  CHECK(db.scalar("SELECT sum(answered) FROM dm.learning_user_hourly") == "40000");
   CHECK(db.scalar("SELECT sum(events) FROM dm.learning_sessions") == "40000");
 }
 
