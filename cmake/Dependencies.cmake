@@ -10,6 +10,8 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+pkg_check_modules(JWT REQUIRED IMPORTED_TARGET libjwt)
+find_package(CURL REQUIRED)
 
 # libpqxx 6.4 from Debian leaves PQXX_HAVE_OPTIONAL undefined; std::optional
 # fields then crash in stream_from. Every user of pqxx gets the define.

@@ -15,6 +15,10 @@ ExitCode own_code(const std::exception& e) noexcept
     return ExitCode::usage;
   if (dynamic_cast<const NotFound*>(&e) != nullptr)
     return ExitCode::not_found;
+  if (dynamic_cast<const Unauthorised*>(&e) != nullptr || dynamic_cast<const Forbidden*>(&e) != nullptr)
+    return ExitCode::unauthorised;
+  if (dynamic_cast<const Unreachable*>(&e) != nullptr)
+    return ExitCode::unreachable;
   return ExitCode::failure;
 }
 

@@ -20,6 +20,38 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+/// No valid credentials: a missing, malformed, expired or forged token.
+/// Exit 4, HTTP 401.
+class Unauthorised : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Valid credentials without the right to this action (role too low, another
+/// user's progress). Exit 4, HTTP 403.
+class Forbidden : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The daemon could not be reached (CLI over HTTP). Exit 3.
+class Unreachable : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A service this request needs (the database) is down right now. Exit 1, HTTP 503.
+class Unavailable : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The request conflicts with the current state (a duplicate name). Exit 1, HTTP 409.
+class Conflict : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
 /// Exit codes of DESIGN section 11.
 enum class ExitCode : int {
   ok = 0,
