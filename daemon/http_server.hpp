@@ -1,8 +1,12 @@
 #pragma once
-// The daemon's HTTP/1.1 listener and sessions (Boost.Beast). Every read has a
-// deadline and a size limit; sessions live by shared_from_this.
+// The daemon's HTTP/1.1 listener and sessions (Boost.Beast). One strand per
+// connection; keep-alive; pipelined requests are answered in order, one at a
+// time, with the read buffer as their bound; every read has a deadline and
+// size limits (header 8 KiB → 431, body daemon.max_body → 413). Connections
+// are capped globally (daemon.max_connections) and per client IP; at the
+// descriptor limit the acceptor backs off instead of spinning.
 
-#include "readiness.hpp"
+#include "daemon/server_context.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,26 +16,30 @@
 
 namespace dm::daemon {
 
-struct ServerState {
-  const Readiness& readiness;
-  std::string version;
-};
+/// "host:port" or "[v6]:port" as an endpoint (port 0: any free port).
+/// Throws UsageError naming the address.
+boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& listen);
 
 class HttpServer {
 public:
   /// Binds `listen` ("host:port", "[v6]:port"); throws naming the address.
-  HttpServer(boost::asio::io_context& ioc, const std::string& listen, std::shared_ptr<const ServerState> state);
+  HttpServer(boost::asio::io_context& ioc, const std::string& listen, ServerContext& context);
   ~HttpServer();
 
   /// The bound endpoint (port 0 in the config picks a free one).
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   void start();
-  /// Stops accepting; open sessions finish their current request.
-  void stop();
+  /// Stops accepting and closes idle connections; requests in flight get
+  /// their answer (with `Connection: close`). `done` runs on an I/O thread
+  /// once no connection is left or after the context's drain_timeout.
+  void shutdown(std::function<void()> done);
+  /// Open connections.
+  std::size_t connections() const;
+
+  struct Shared;
 
 private:
-  struct Listener;
-  std::shared_ptr<Listener> listener_;
+  std::shared_ptr<Shared> shared_;
 };
 
 } // namespace dm::daemon

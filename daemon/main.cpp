@@ -1,27 +1,23 @@
-// dmanalyticsd: loads the configuration, starts or joins the database,
-// applies migrations, serves HTTP, and stops cleanly on SIGTERM or SIGINT.
+// dmanalyticsd: loads the configuration, starts the daemon, and stops it
+// cleanly on SIGTERM or SIGINT.
 
-#include "http_server.hpp"
-#include "readiness.hpp"
+#include "daemon/daemon.hpp"
 
 #include "dm/config/config.hpp"
-#include "dm/db/database.hpp"
-#include "dm/db/migrator.hpp"
 #include "dm/util/error.hpp"
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <systemd/sd-daemon.h>
 
+#include <csignal>
 #include <iostream>
 #include <thread>
 
 namespace {
 
-struct DaemonOptions {
+struct Options {
   std::string config_file;
   std::string state_dir;
   std::string database_url;
@@ -40,58 +36,48 @@ void setup_logging(const dm::config::Config& config)
   spdlog::set_level(spdlog::level::from_str(config.log.level));
 }
 
-int run(const DaemonOptions& o)
+int run(const Options& o)
 {
   std::optional<std::filesystem::path> file;
   if (!o.config_file.empty())
     file = o.config_file;
-  const dm::config::Config config = dm::config::load_config(file);
-  setup_logging(config);
+  dm::daemon::DaemonOptions options;
+  options.config = dm::config::load_config(file);
+  setup_logging(options.config);
+  if (!o.database_url.empty())
+    options.config.database.url = o.database_url;
+  options.state_dir = !o.state_dir.empty()                   ? std::filesystem::path(o.state_dir)
+                      : !options.config.state.dir.empty() ? std::filesystem::path(options.config.state.dir)
+                                                          : dm::config::default_state_dir();
+  options.listen = o.listen;
 
-  const std::filesystem::path state_dir = !o.state_dir.empty()        ? std::filesystem::path(o.state_dir)
-                                          : !config.state.dir.empty() ? std::filesystem::path(config.state.dir)
-                                                                      : dm::config::default_state_dir();
-  dm::db::Database database({.url = !o.database_url.empty() ? o.database_url : config.database.url,
-                             .state_dir = state_dir,
-                             .stop_when_unused = true,
-                             .unsafe_fast = false,
-                             .statement_timeout_s = config.database.statement_timeout});
-  {
-    auto conn = database.connect();
-    const int applied = dm::db::migrate(*conn);
-    spdlog::info("database {} ({} migration(s) applied)", dm::db::redact_url(database.url()), applied);
-  }
+  // Signals are taken by a thread of their own, before any other thread
+  // starts, so that every thread inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR2); // only to release the waiting thread at exit
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  dm::daemon::Readiness readiness(database);
-  boost::asio::io_context ioc;
-  auto state = std::make_shared<const dm::daemon::ServerState>(
-      dm::daemon::ServerState{readiness, std::string(DM_VERSION)});
-  dm::daemon::HttpServer server(ioc, o.listen.empty() ? config.daemon.listen : o.listen, state);
-  const auto endpoint = server.local_endpoint();
-  server.start();
+  dm::daemon::Daemon daemon(std::move(options));
+  const auto endpoint = daemon.endpoint();
   spdlog::info("listening on {}:{}", endpoint.address().to_string(), endpoint.port());
   // Scripts and tests read the bound address (port 0 picks one) from here.
   std::cout << fmt::format("listening on {}:{}", endpoint.address().to_string(), endpoint.port()) << std::endl;
 
-  boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec)
+  std::thread waiter([&daemon, signals] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    if (signal == SIGUSR2)
       return;
     spdlog::info("signal {}: stopping", signal);
-    sd_notify(0, "STOPPING=1");
-    server.stop();
-    ioc.stop();
+    daemon.stop();
   });
-  sd_notify(0, "READY=1");
-
-  const int threads = config.daemon.threads > 0 ? config.daemon.threads
-                                                : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i)
-    pool.emplace_back([&ioc] { ioc.run(); });
-  ioc.run();
-  for (auto& t : pool)
-    t.join();
+  daemon.run();
+  // run() also returns when something else stopped the daemon: release the waiter.
+  pthread_kill(waiter.native_handle(), SIGUSR2);
+  waiter.join();
   spdlog::info("stopped");
   return 0;
 }
@@ -102,7 +88,7 @@ int main(int argc, char** argv)
 {
   CLI::App app{"dmanalyticsd — the DriveMaster analytics daemon", "dmanalyticsd"};
   app.set_version_flag("--version", std::string("dmanalyticsd ") + DM_VERSION);
-  DaemonOptions o;
+  Options o;
   app.add_option("--config", o.config_file, "Configuration file (TOML)")->envname("DMANALYTICS_CONFIG");
   app.add_option("--state-dir", o.state_dir, "State folder")->envname("DMANALYTICS_STATE_DIR");
   app.add_option("--database", o.database_url, "PostgreSQL URL; empty runs the embedded database")

@@ -1,7 +1,10 @@
 #include "context.hpp"
 
+#include "dm/auth/local_token.hpp"
+#include "dm/auth/secret_file.hpp"
 #include "dm/db/migrator.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <cstdlib>
@@ -64,6 +67,24 @@ db::Database& Context::database()
 std::unique_ptr<pqxx::connection> Context::connect()
 {
   return database().connect();
+}
+
+DaemonClient Context::daemon_client(bool offers_local)
+{
+  DaemonClient::CredentialSource credentials;
+  if (!options_.token.empty()) {
+    credentials = [token = options_.token] { return Credentials{token, "the token of --token / DMANALYTICS_TOKEN"}; };
+  } else {
+    credentials = [this] {
+      // Short-lived: it only has to outlive this command's requests.
+      std::string token = auth::mint_local_token(config(), state_dir(), std::chrono::minutes(15));
+      return Credentials{std::move(token),
+                         fmt::format("the token signed with {} (run as the daemon's user with its --config and "
+                                     "--state-dir, or pass --token)",
+                                     auth::secret_path(config(), state_dir()).string())};
+    };
+  }
+  return DaemonClient(options_.url, std::move(credentials), offers_local);
 }
 
 bool Context::stderr_is_terminal() noexcept

@@ -1,6 +1,9 @@
 #pragma once
 // What every subcommand shares: the global options, the configuration (loaded
-// on first use) and the database (opened, and migrated, on first use).
+// on first use), the database (opened, and migrated, on first use) and
+// clients of the daemon.
+
+#include "daemon_client.hpp"
 
 #include "dm/config/config.hpp"
 #include "dm/db/database.hpp"
@@ -49,6 +52,12 @@ public:
   db::Database& database();
   /// A new connection to it.
   std::unique_ptr<pqxx::connection> connect();
+  /// A client of the daemon at --url (DMANALYTICS_URL, else
+  /// default_daemon_url) with --token (DMANALYTICS_TOKEN), else an admin
+  /// token minted on first need from the local secret (auth.jwt_secret_file
+  /// or <state>/jwt.secret), as the daemon of the same user reads it.
+  /// `offers_local`: the command has --local (see DaemonClient).
+  DaemonClient daemon_client(bool offers_local = false);
 
   /// Messages on stderr unless -q.
   bool quiet() const noexcept { return options_.quiet; }
@@ -88,5 +97,7 @@ void setup_ingest(CLI::App& app, Context& ctx);
 void setup_seed(CLI::App& app, Context& ctx);
 void setup_demo(CLI::App& app, Context& ctx);
 void setup_report(CLI::App& app, Context& ctx);
+void setup_dashboard(CLI::App& app, Context& ctx);
+void setup_status(CLI::App& app, Context& ctx);
 
 } // namespace dm::cli

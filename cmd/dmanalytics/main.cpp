@@ -10,6 +10,10 @@
 
 #include <iostream>
 
+namespace dm::cli {
+void setup_token(CLI::App& app, Context& ctx);
+} // namespace dm::cli
+
 int main(int argc, char** argv)
 {
   CLI::App app{"dmanalytics — DriveMaster analytics: reports, ingest, seed data, alerts", "dmanalytics"};
@@ -21,10 +25,13 @@ int main(int argc, char** argv)
   dm::cli::setup_global_options(app, options);
   dm::cli::Context ctx{options};
   dm::cli::setup_report(app, ctx);
+  dm::cli::setup_dashboard(app, ctx);
+  dm::cli::setup_status(app, ctx);
   dm::cli::setup_db(app, ctx);
   dm::cli::setup_ingest(app, ctx);
   dm::cli::setup_seed(app, ctx);
   dm::cli::setup_demo(app, ctx);
+  dm::cli::setup_token(app, ctx);
 
   try {
     app.parse(argc, argv);

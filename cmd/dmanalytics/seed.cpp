@@ -161,9 +161,11 @@ void run_demo(Context& ctx)
   print_summary(*conn);
   demo_reports(ctx, *conn);
   std::cout << "\nNext:\n"
-               "  dmanalytics report generate engagement --period last-30d --tz Europe/Berlin\n"
-               "  dmanalytics report generate learning --format pdf -o learning.pdf\n"
-               "  dmanalytics report list                    stored reports and their versions\n"
+               "  dmanalytics report generate engagement --local --period last-30d --tz Europe/Berlin\n"
+               "  dmanalytics report generate learning --local --format pdf -o learning.pdf\n"
+               "  dmanalytics report list --local            stored reports and their versions\n"
+               "  dmanalyticsd &                             the daemon: REST API, dashboards at http://127.0.0.1:8470/\n"
+               "  dmanalytics status                         (report commands without --local then go through it)\n"
                "  dmanalytics db status                      schema and server\n"
                "  dmanalytics db shell                       psql on the same database\n"
                "  dmanalytics ingest learning events.csv     load your own events (all or nothing)\n"

@@ -1,16 +1,27 @@
 # Shared by the benchmarks (sourced). Starts a daemon that owns a private
 # embedded cluster for the run, so every command joins the same server.
+#   DM_BUILD_DIR   the build folder whose bin/ is measured (default build/)
+#   DM_BENCH_STATE a state folder kept between runs (default: a temporary one,
+#                  removed at exit); a benchmark that seeds data seeds it once
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-bin=$root/build/bin
-bench_dir=$root/build/bench
+build_dir=$(cd "${DM_BUILD_DIR:-$root/build}" && pwd)
+bin=$build_dir/bin
+bench_dir=$build_dir/bench
 mkdir -p "$bench_dir"
-state=$(mktemp -d /tmp/dm-bench-XXXXXX)
+if [[ -n ${DM_BENCH_STATE:-} ]]; then
+  state=$DM_BENCH_STATE
+  keep_state=1
+  mkdir -p "$state"
+else
+  state=$(mktemp -d /tmp/dm-bench-XXXXXX)
+  keep_state=
+fi
 chmod 755 "$state"
 daemon_pid=
 bench_cleanup() {
   [[ -n $daemon_pid ]] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-  rm -rf "$state"
+  [[ -n $keep_state ]] || rm -rf "$state"
 }
 trap bench_cleanup EXIT
 start_daemon() {

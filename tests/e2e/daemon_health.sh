@@ -5,11 +5,10 @@ dir=$(new_state_dir)
 pid=
 cleanup() { [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
-"$daemon" --state-dir "$dir/state" --listen 127.0.0.1:0 >"$dir/out" 2>"$dir/err" &
-pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$dir/out" && break; sleep 0.1; done
-port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$dir/out")
-[[ -n $port ]] || fail "daemon did not start: $(cat "$dir/err")"
+# A public address without a configured secret is refused before anything is served.
+expect_exit 2 "$daemon" --state-dir "$dir/public" --listen 0.0.0.0:0
+[[ $err == *"auth.jwt_secret_file"* ]] || fail "public listen without a secret: $err"
+start_daemon "$dir"
 get() { # get PATH -> "STATUS BODY"
   exec 3<>"/dev/tcp/127.0.0.1/$port"
   printf 'GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' "$1" >&3

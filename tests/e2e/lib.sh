@@ -24,3 +24,14 @@ expect_exit() {
   set +e; err=$("$@" 2>&1 >/dev/null); local got=$?; set -e
   [[ $got == "$want" ]] || fail "'$*' exited $got, expected $want; stderr: $err"
 }
+# start_daemon DIR [ARGS...]: starts dmanalyticsd on a free loopback port with
+# its state in DIR/state (and ARGS), sets $pid and $port; output in DIR/out,
+# DIR/err. Waits up to 30 s (a first start creates the embedded cluster).
+start_daemon() {
+  local d=$1; shift
+  "$daemon" --state-dir "$d/state" --listen 127.0.0.1:0 "$@" >"$d/out" 2>"$d/err" &
+  pid=$!
+  for _ in $(seq 300); do grep -q "listening on" "$d/out" && break; sleep 0.1; done
+  port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$d/out")
+  [[ -n $port ]] || fail "daemon did not start: $(cat "$d/err")"
+}

@@ -28,19 +28,29 @@ text=$(pdftotext "$dir/p.pdf" - 2>/dev/null)
 
 # Versions, list, show, get, diff, rm.
 "${r[@]}" report generate engagement --from 2026-10-19 --to 2026-10-26 --tz Europe/Berlin --local -o "$dir/e2.json"
-list=$("${r[@]}" report list --type engagement --format csv)
+list=$("${r[@]}" report list --type engagement --format csv --local)
 [[ $(grep -c '^[0-9]' <<<"$list") == 2 ]] || fail "list: $list"
 id1=$(sed -n 3p <<<"$list" | cut -d, -f1); id2=$(sed -n 2p <<<"$list" | cut -d, -f1)
 [[ $(sed -n 2p <<<"$list" | cut -d, -f3) == 2 ]] || fail "second generation is not version 2: $list"
-out=$("${r[@]}" report show "$id2"); [[ $out == *succeeded* ]] || fail "show: $out"
-out=$("${r[@]}" report get "$id2" --format csv); [[ $out == day,active_users* ]] || fail "get csv: ${out:0:80}"
-out=$("${r[@]}" report diff "$id1" "$id2"); [[ $out == *$'\n'active_users* ]] || fail "diff: $out"
-"${r[@]}" report rm "$id1"
-expect_exit 5 "${r[@]}" report show "$id1"
+out=$("${r[@]}" report show "$id2" --local); [[ $out == *succeeded* ]] || fail "show: $out"
+out=$("${r[@]}" report get "$id2" --format csv --local); [[ $out == day,active_users* ]] || fail "get csv: ${out:0:80}"
+out=$("${r[@]}" report diff "$id1" "$id2" --local); [[ $out == *$'\n'active_users* ]] || fail "diff: $out"
+# A section of a stored report, rendered from its stored JSON, is the section
+# a generation with --section writes.
+"${r[@]}" report get "$id2" --format csv --section cohorts --local > "$dir/cohorts-get.csv"
+"${r[@]}" report generate engagement --from 2026-10-19 --to 2026-10-26 --tz Europe/Berlin --format csv --section cohorts --local > "$dir/cohorts-gen.csv"
+cmp -s "$dir/cohorts-get.csv" "$dir/cohorts-gen.csv" || fail "get --section differs from generate --section: $(diff "$dir/cohorts-get.csv" "$dir/cohorts-gen.csv" | head -5)"
+expect_exit 2 "${r[@]}" report get "$id2" --format csv --section nosuch --local
+[[ $err == *"nosuch"* ]] || fail "get --section nosuch: $err"
+out=$("${r[@]}" report show "$id2" --format json --local)
+python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['id']==$id2 and d['status']=='succeeded' and 'csv' in d['artifacts'], d" "$out" ||
+  fail "show --format json: $out"
+"${r[@]}" report rm "$id1" --local
+expect_exit 5 "${r[@]}" report show "$id1" --local
 [[ $err == *"no report with id $id1"* ]] || fail "unknown id: $err"
 
 # Bad input: exit 2 with the reason, nothing stored.
-before=$("${r[@]}" report list --limit 1000 --format csv | wc -l)
+before=$("${r[@]}" report list --limit 1000 --format csv --local | wc -l)
 expect_exit 2 "${r[@]}" report generate nosuch --local
 [[ $err == *"unknown report type 'nosuch'"* ]] || fail "type: $err"
 expect_exit 2 "${r[@]}" report generate learning --from 2026-02-30 --to 2026-03-02 --local
@@ -51,6 +61,6 @@ expect_exit 2 "${r[@]}" report generate learning --from 2026-10-26 --to 2026-10-
 [[ $err == *"--from"* ]] || fail "from >= to: $err"
 expect_exit 2 "${r[@]}" report generate learning --period last-7d --format csv --section nosuch --local
 [[ $err == *"nosuch"* ]] || fail "section: $err"
-after=$("${r[@]}" report list --limit 1000 --format csv | wc -l)
+after=$("${r[@]}" report list --limit 1000 --format csv --local | wc -l)
 [[ $before == "$after" ]] || fail "a rejected generation was stored as succeeded ($before -> $after lines)"
 echo ok

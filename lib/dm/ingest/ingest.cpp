@@ -1,5 +1,6 @@
 #include "dm/ingest/ingest.hpp"
 
+#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -45,15 +46,17 @@ std::optional<Format> format_for_path(const std::string& path)
   return std::nullopt;
 }
 
-IngestResult ingest_file(db::PgConnection& conn, const std::string& path, const IngestOptions& options)
+namespace {
+
+IngestResult ingest_input(db::PgConnection& conn, InputFile& in, std::optional<Format> implied,
+                          const IngestOptions& options)
 {
   const auto started = std::chrono::steady_clock::now();
-  InputFile in(path);
   Format format = Format::csv;
   if (options.format)
     format = *options.format;
-  else if (auto f = format_for_path(path))
-    format = *f;
+  else if (implied)
+    format = *implied;
   else {
     int c = in.peek();
     format = c == '{' ? Format::ndjson : Format::csv;
@@ -117,6 +120,48 @@ IngestResult ingest_file(db::PgConnection& conn, const std::string& path, const 
     options.progress({result.summary.rows, in.consumed(), in.size()});
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;
+}
+
+/// A JSON array of objects as NDJSON, one element per line, so that line N of
+/// an error message is element N of the array. Throws IngestRejected naming
+/// the first element that is not an object.
+std::string array_to_ndjson(const std::string& name, std::string_view text)
+{
+  boost::json::error_code ec;
+  boost::json::value doc = boost::json::parse(text, ec);
+  if (ec)
+    throw IngestRejected({fmt::format("{}: not a valid JSON array: {}", name, ec.message())}, false);
+  std::string out;
+  out.reserve(text.size());
+  std::size_t index = 0;
+  for (const auto& element : doc.as_array()) {
+    ++index;
+    if (!element.is_object())
+      throw IngestRejected({fmt::format("{}:{}: element {} is not a JSON object", name, index, index)}, false);
+    out += boost::json::serialize(element);
+    out += '\n';
+  }
+  return out;
+}
+
+} // namespace
+
+IngestResult ingest_file(db::PgConnection& conn, const std::string& path, const IngestOptions& options)
+{
+  InputFile in(path);
+  return ingest_input(conn, in, format_for_path(path), options);
+}
+
+IngestResult ingest_buffer(db::PgConnection& conn, const std::string& name, std::string data,
+                           const IngestOptions& options)
+{
+  const auto first = data.find_first_not_of(" \t\r\n");
+  const bool array = first != std::string::npos && data[first] == '[' &&
+                     (!options.format || *options.format == Format::ndjson);
+  if (array)
+    data = array_to_ndjson(name, data);
+  InputFile in(name, std::move(data));
+  return ingest_input(conn, in, array ? std::optional<Format>(Format::ndjson) : std::nullopt, options);
 }
 
 } // namespace dm::ingest

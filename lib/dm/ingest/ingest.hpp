@@ -50,6 +50,12 @@ private:
 /// exceptions (I/O, database) with the file name as context.
 IngestResult ingest_file(db::PgConnection& conn, const std::string& path, const IngestOptions& options);
 
+/// Loads an in-memory body (an HTTP request) like ingest_file(); `name`
+/// prefixes error messages. A body that is a JSON array of objects is read as
+/// NDJSON with one element per line (errors then name the element number).
+IngestResult ingest_buffer(db::PgConnection& conn, const std::string& name, std::string data,
+                           const IngestOptions& options);
+
 /// The format a file name implies (.csv, .ndjson, .jsonl, .json), if any.
 std::optional<Format> format_for_path(const std::string& path);
 

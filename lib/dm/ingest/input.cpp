@@ -38,6 +38,16 @@ InputFile::InputFile(const std::string& path) : buf_(2 * block_size)
 #endif
 }
 
+InputFile::InputFile(std::string name, std::string data) : name_(std::move(name))
+{
+  size_ = data.size();
+  end_ = data.size();
+  buf_.assign(data.begin(), data.end());
+  // Room for the terminating scan; nothing more will be read.
+  buf_.resize(buf_.size() + 1);
+  eof_ = true;
+}
+
 InputFile::~InputFile()
 {
   if (owns_fd_)

@@ -15,6 +15,8 @@ class InputFile {
 public:
   /// Opens `path`; "-" is standard input. Throws std::system_error naming the file.
   explicit InputFile(const std::string& path);
+  /// Reads `data` from memory (an HTTP request body); `name` is used in messages.
+  InputFile(std::string name, std::string data);
   ~InputFile();
   InputFile(const InputFile&) = delete;
   InputFile& operator=(const InputFile&) = delete;

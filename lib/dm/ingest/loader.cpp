@@ -122,6 +122,7 @@ void Loader::add(const HostRecord& r)
   c.optional(r.mem, real);
   c.optional(r.disk, real);
   c.optional(r.load1, real);
+  hosts_.add(r);
   ++summary_.rows;
   seen(r.ts);
 }
@@ -158,6 +159,7 @@ LoadSummary Loader::finish()
   }
   summary_.rollup_rows += learning_.write(conn_);
   summary_.rollup_rows += requests_.write(conn_);
+  summary_.rollup_rows += hosts_.write(conn_);
   return summary_;
 }
 

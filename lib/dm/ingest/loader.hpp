@@ -52,6 +52,7 @@ private:
   std::unique_ptr<db::BinaryCopy> copy_;
   rollup::LearningRollup learning_;
   rollup::RequestRollup requests_;
+  rollup::HostRollup hosts_;
   std::map<std::int64_t, UserRecord> users_; ///< last row per user wins
   LoadSummary summary_;
   bool finished_ = false;

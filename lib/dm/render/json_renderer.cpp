@@ -5,6 +5,8 @@
 #include <boost/json/array.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
+#include "dm/util/json_text.hpp"
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
@@ -205,12 +207,12 @@ json::value to_json(const report::Report& report, json::storage_ptr sp)
 
 void render_json(const report::Report& report, std::ostream& os)
 {
-  os << to_json(report, json::make_shared_resource<json::monotonic_resource>());
+  os << render_json(report);
 }
 
 std::string render_json(const report::Report& report)
 {
-  return json::serialize(to_json(report, json::make_shared_resource<json::monotonic_resource>()));
+  return util::json_text(to_json(report, json::make_shared_resource<json::monotonic_resource>()));
 }
 
 } // namespace dm::render

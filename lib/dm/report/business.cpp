@@ -3,6 +3,7 @@
 // Payments are few, so they are always read from the raw table; active users
 // (for ARPU) come from the rollup unless exact.
 
+#include "dm/report/activity.hpp"
 #include "dm/report/calendar.hpp"
 #include "dm/report/generator.hpp"
 #include "dm/report/sql_util.hpp"
@@ -57,10 +58,10 @@ BusinessValues values_for(pqxx::transaction_base& txn, util::Micros from, util::
       as_int(txn.exec_params1(std::string("SELECT count(*) FROM (") + subscribers_sql + ") s", ts(from))[0]);
   v.churn = ratio(static_cast<double>(cancels), static_cast<double>(subscribers_at_from));
   // ARPU over engagement's active users (the rollup holds them exactly for whole hours).
-  const auto active = as_int(txn.exec_params1(
-      exact ? "SELECT count(DISTINCT user_id) FROM dm.learning_events WHERE ts >= $1 AND ts < $2"
-            : "SELECT count(DISTINCT user_id) FROM dm.learning_user_hourly WHERE hour >= $1 AND hour < $2",
-      ts(from), ts(to))[0]);
+  const auto active =
+      exact ? as_int(txn.exec_params1("SELECT count(DISTINCT user_id) FROM dm.learning_events WHERE ts >= $1 AND ts < $2",
+                                      ts(from), ts(to))[0])
+            : active_users_rollup(txn, from, to);
   v.arpu = ratio(static_cast<double>(v.revenue), static_cast<double>(active));
   v.mrr = as_double(txn.exec_params1(
       std::string("SELECT coalesce(sum(CASE plan WHEN 'monthly' THEN amount_cents::float8"

@@ -30,6 +30,9 @@ Report generate_report(pqxx::connection_base& conn, const GenerateRequest& reque
   // compilation costs more than it saves on these one-off queries.
   txn.exec0("SET LOCAL work_mem = '256MB'");
   txn.exec0("SET LOCAL jit = off");
+  // date_trunc and ::date on timestamptz follow the session's zone; the
+  // rollup queries truncate UTC hours and days.
+  txn.exec0("SET LOCAL TimeZone = 'UTC'");
   switch (request.type) {
   case ReportType::engagement:
     detail::generate_engagement(txn, request, exact, out);

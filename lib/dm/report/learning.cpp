@@ -16,7 +16,7 @@ namespace {
 /// Per-topic answers of one time range: from the rollup when its bounds are
 /// whole hours, else from raw rows.
 constexpr const char* topic_rollup_sql =
-    "SELECT topic, sum(answered), sum(correct), sum(sum_answer_ms), sum(timed) FROM dm.learning_hourly"
+    "SELECT topic, sum(answered), sum(correct), sum(sum_answer_ms), sum(timed) FROM dm.learning_topic_hourly"
     " WHERE hour >= $1 AND hour < $2 AND topic <> '' AND answered > 0 GROUP BY topic";
 constexpr const char* topic_raw_sql =
     "SELECT topic, count(*), count(*) FILTER (WHERE correct), coalesce(sum(answer_ms), 0), count(answer_ms)"
@@ -32,7 +32,58 @@ struct TopicCounts {
     sum_ms += as_int(r[3]);
     timed += as_int(r[4]);
   }
+  void add(const TopicCounts& o)
+  {
+    answered += o.answered;
+    correct += o.correct;
+    sum_ms += o.sum_ms;
+    timed += o.timed;
+  }
 };
+
+struct TopicUsers {
+  std::int64_t users = 0;       ///< with an answer in the topic in the period
+  std::int64_t struggling = 0;  ///< with >= 10 answers there and accuracy < 0.60
+};
+
+/// Users and struggling users per topic from the rollups. Both need each
+/// user's answers per topic over the period. They are read either from the
+/// period's rows of learning_hourly, or as the user's all-time totals
+/// (user_topic_totals) minus the rows outside the period: the same numbers,
+/// from whichever side holds fewer hours of data.
+std::map<std::string, TopicUsers> topic_users_rollup(pqxx::transaction_base& txn, const Period& p)
+{
+  // The hours the rollup holds, from the ends of its primary key.
+  const pqxx::row span = txn.exec1(
+      "SELECT (SELECT extract(epoch FROM hour)::int8 FROM dm.learning_hourly ORDER BY hour LIMIT 1),"
+      " (SELECT extract(epoch FROM hour)::int8 FROM dm.learning_hourly ORDER BY hour DESC LIMIT 1)");
+  std::map<std::string, TopicUsers> out;
+  if (span[0].is_null())
+    return out;
+  const util::Micros first = span[0].as<std::int64_t>() * util::micros_per_second;
+  const util::Micros last = span[1].as<std::int64_t>() * util::micros_per_second + util::micros_per_hour;
+  const util::Micros inside = std::max<util::Micros>(0, std::min(p.to, last) - std::max(p.from, first));
+  const util::Micros outside = (last - first) - inside;
+  // The per-user sums of one topic, and the two counts over them.
+  constexpr const char* counts =
+      "SELECT topic, count(*) FILTER (WHERE a > 0), count(*) FILTER (WHERE a >= 10 AND c::float8 / a < 0.60)"
+      " FROM ({}) s GROUP BY topic";
+  const std::string per_user =
+      outside < inside
+          ? "SELECT t.topic, t.answered - coalesce(o.a, 0) AS a, t.correct - coalesce(o.c, 0) AS c"
+            " FROM dm.user_topic_totals t LEFT JOIN ("
+            "  SELECT user_id, topic, sum(answered) AS a, sum(correct) AS c FROM ("
+            "   SELECT user_id, topic, answered, correct FROM dm.learning_hourly"
+            "   WHERE hour < $1 AND topic <> '' AND answered > 0"
+            "   UNION ALL SELECT user_id, topic, answered, correct FROM dm.learning_hourly"
+            "   WHERE hour >= $2 AND topic <> '' AND answered > 0) x GROUP BY user_id, topic) o"
+            " USING (user_id, topic)"
+          : "SELECT topic, sum(answered) AS a, sum(correct) AS c FROM dm.learning_hourly"
+            " WHERE hour >= $1 AND hour < $2 AND topic <> '' AND answered > 0 GROUP BY topic, user_id";
+  for (const auto& r : txn.exec_params(fmt::format(fmt::runtime(counts), per_user), ts(p.from), ts(p.to)))
+    out[r[0].as<std::string>()] = TopicUsers{as_int(r[1]), as_int(r[2])};
+  return out;
+}
 
 void add_topics(pqxx::transaction_base& txn, util::Micros from, util::Micros to, bool exact,
                 std::map<std::string, TopicCounts>& into)
@@ -77,7 +128,7 @@ void generate_learning(pqxx::transaction_base& txn, const GenerateRequest& reque
                   ts(p.from), ts(p.to))
             : txn.exec_params1("SELECT coalesce(sum(answered), 0), coalesce(sum(correct), 0), coalesce(sum(sum_answer_ms), 0),"
                                " coalesce(sum(timed), 0), coalesce(sum(mock_attempts), 0), coalesce(sum(mock_passes), 0)"
-                               " FROM dm.learning_hourly WHERE hour >= $1 AND hour < $2",
+                               " FROM dm.learning_topic_hourly WHERE hour >= $1 AND hour < $2",
                                ts(p.from), ts(p.to));
   const auto answered = as_int(t[0]);
   const auto correct = as_int(t[1]);
@@ -88,20 +139,27 @@ void generate_learning(pqxx::transaction_base& txn, const GenerateRequest& reque
               int_kpi("mock_tests", "Mock tests", mock_tests),
               num_kpi("mock_pass_rate", "Mock pass rate", ratio(as_double(t[5]), static_cast<double>(mock_tests)), ColumnType::ratio)};
 
-  // Topics over the period, and over its two halves split at the midpoint.
+  // Topics over the period's two halves, split at the midpoint; the whole
+  // period is their sum.
   const util::Micros mid = p.from + (p.to - p.from) / 2;
   std::map<std::string, TopicCounts> whole, first, second;
-  add_topics(txn, p.from, p.to, exact, whole);
   add_topics(txn, p.from, mid, exact, first);
   add_topics(txn, mid, p.to, exact, second);
-  std::map<std::string, std::int64_t> users;
-  for (const auto& r : txn.exec_params(
-           exact ? "SELECT topic, count(DISTINCT user_id) FROM dm.learning_events WHERE ts >= $1 AND ts < $2"
-                   " AND kind = 'question_answered' AND topic <> '' GROUP BY topic"
-                 : "SELECT topic, count(DISTINCT user_id) FROM dm.learning_hourly WHERE hour >= $1 AND hour < $2"
-                   " AND topic <> '' AND answered > 0 GROUP BY topic",
-           ts(p.from), ts(p.to)))
-    users[r[0].as<std::string>()] = as_int(r[1]);
+  for (const auto* half : {&first, &second})
+    for (const auto& [topic, c] : *half)
+      whole[topic].add(c);
+  std::map<std::string, TopicUsers> per_topic;
+  if (exact) {
+    for (const auto& r : txn.exec_params(
+             "SELECT topic, count(*), count(*) FILTER (WHERE a >= 10 AND c::float8 / a < 0.60) FROM ("
+             " SELECT topic, user_id, count(*) AS a, count(*) FILTER (WHERE correct) AS c FROM dm.learning_events"
+             " WHERE ts >= $1 AND ts < $2 AND kind = 'question_answered' AND topic <> '' GROUP BY topic, user_id) s"
+             " GROUP BY topic",
+             ts(p.from), ts(p.to)))
+      per_topic[r[0].as<std::string>()] = TopicUsers{as_int(r[1]), as_int(r[2])};
+  } else {
+    per_topic = topic_users_rollup(txn, p);
+  }
 
   auto accuracy_of = [](const std::map<std::string, TopicCounts>& m, const std::string& topic) {
     const auto it = m.find(topic);
@@ -121,22 +179,11 @@ void generate_learning(pqxx::transaction_base& txn, const GenerateRequest& reque
   topics.chart_y = {"accuracy"};
   for (const auto& [topic, c] : whole)
     topics.rows.push_back({topic, c.answered, ratio(static_cast<double>(c.correct), static_cast<double>(c.answered)),
-                           ratio(static_cast<double>(c.sum_ms), static_cast<double>(c.timed)), users[topic],
+                           ratio(static_cast<double>(c.sum_ms), static_cast<double>(c.timed)), per_topic[topic].users,
                            accuracy_of(second, topic) - accuracy_of(first, topic)});
   out.sections.push_back(std::move(topics));
 
   // Struggling topics, lowest accuracy first, with the users who struggle there.
-  std::map<std::string, std::int64_t> strugglers;
-  for (const auto& r : txn.exec_params(
-           exact ? "SELECT topic, count(*) FROM (SELECT topic, user_id FROM dm.learning_events"
-                   " WHERE ts >= $1 AND ts < $2 AND kind = 'question_answered' AND topic <> ''"
-                   " GROUP BY topic, user_id HAVING count(*) >= 10"
-                   " AND count(*) FILTER (WHERE correct)::float8 / count(*) < 0.60) s GROUP BY topic"
-                 : "SELECT topic, count(*) FROM (SELECT topic, user_id FROM dm.learning_hourly"
-                   " WHERE hour >= $1 AND hour < $2 AND topic <> '' GROUP BY topic, user_id"
-                   " HAVING sum(answered) >= 10 AND sum(correct)::float8 / sum(answered) < 0.60) s GROUP BY topic",
-           ts(p.from), ts(p.to)))
-    strugglers[r[0].as<std::string>()] = as_int(r[1]);
   std::vector<std::pair<double, std::string>> low;
   for (const auto& [topic, c] : whole) {
     const double acc = ratio(static_cast<double>(c.correct), static_cast<double>(c.answered));
@@ -152,7 +199,7 @@ void generate_learning(pqxx::transaction_base& txn, const GenerateRequest& reque
                         {"answered", ColumnType::integer, "Answered"},
                         {"struggling_users", ColumnType::integer, "Struggling users"}};
   for (const auto& [acc, topic] : low)
-    struggling.rows.push_back({topic, acc, whole[topic].answered, strugglers[topic]});
+    struggling.rows.push_back({topic, acc, whole[topic].answered, per_topic[topic].struggling});
   out.sections.push_back(std::move(struggling));
 }
 

@@ -27,18 +27,26 @@ struct Latency {
 /// from its service's total.
 using SeriesKey = std::pair<std::string, std::string>;
 
-/// Percentiles from merged rollup sketches: one row per minute and series
-/// comes back, merged here (merging is cheap in C++, slow in SQL).
+/// Percentiles from merged rollup sketches, merged here (merging is cheap in
+/// C++, slow in SQL). Per series: the daily rollup for the whole UTC days of
+/// the period, the hourly one for the hours around them. The timeline (when
+/// `per_hour` is given) merges the hourly totals over every series.
 std::map<SeriesKey, Latency> latency_rollup(pqxx::transaction_base& txn, const Period& p,
-                                            std::map<std::string, Latency>& per_hour)
+                                            std::map<std::string, Latency>* per_hour)
 {
+  util::Micros day_from = util::floor_to(p.from + util::micros_per_day - 1, util::micros_per_day);
+  util::Micros day_to = util::floor_to(p.to, util::micros_per_day);
+  if (day_from >= day_to)
+    day_from = day_to = p.to; // no whole day: every hour from the hourly rollup
   std::map<SeriesKey, stats::Sketch> sketches;
   std::map<SeriesKey, Latency> out;
-  std::map<std::string, stats::Sketch> hour_sketches;
   for (const auto& r : txn.exec_params(
-           "SELECT service, endpoint, n, errors, sketch, to_char(date_trunc('hour', bucket AT TIME ZONE $3),"
-           " 'YYYY-MM-DD\"T\"HH24:00') FROM dm.request_rollup_1m WHERE bucket >= $1 AND bucket < $2",
-           ts(p.from), ts(p.to), p.tz)) {
+           "SELECT service, endpoint, n, errors, sketch FROM dm.request_rollup_1d WHERE day >= $3 AND day < $4"
+           " UNION ALL SELECT service, endpoint, n, errors, sketch FROM dm.request_rollup_1h"
+           " WHERE hour >= $1 AND hour < $3"
+           " UNION ALL SELECT service, endpoint, n, errors, sketch FROM dm.request_rollup_1h"
+           " WHERE hour >= $4 AND hour < $2",
+           ts(p.from), ts(p.to), ts(day_from), ts(day_to))) {
     const std::string service = r[0].as<std::string>();
     const std::string endpoint = r[1].as<std::string>();
     const auto n = as_int(r[2]);
@@ -50,11 +58,6 @@ std::map<SeriesKey, Latency> latency_rollup(pqxx::transaction_base& txn, const P
       l.errors += errors;
       sketches[key].merge(sketch);
     }
-    const std::string hour = r[5].as<std::string>();
-    Latency& h = per_hour[hour];
-    h.requests += n;
-    h.errors += errors;
-    hour_sketches[hour].merge(sketch);
   }
   for (auto& [key, l] : out) {
     const stats::Sketch& s = sketches[key];
@@ -64,15 +67,29 @@ std::map<SeriesKey, Latency> latency_rollup(pqxx::transaction_base& txn, const P
       l.p99 = s.quantile(0.99);
     }
   }
-  for (auto& [hour, h] : per_hour)
-    if (!hour_sketches[hour].empty())
-      h.p95 = hour_sketches[hour].quantile(0.95);
+  if (per_hour != nullptr) {
+    // Two UTC hours share a local label when the clocks go back: merged.
+    std::map<std::string, stats::Sketch> hour_sketches;
+    for (const auto& r : txn.exec_params(
+             "SELECT to_char(date_trunc('hour', hour AT TIME ZONE $3), 'YYYY-MM-DD\"T\"HH24:00'), n, errors, sketch"
+             " FROM dm.request_totals_1h WHERE hour >= $1 AND hour < $2",
+             ts(p.from), ts(p.to), p.tz)) {
+      const std::string hour = r[0].as<std::string>();
+      Latency& h = (*per_hour)[hour];
+      h.requests += as_int(r[1]);
+      h.errors += as_int(r[2]);
+      hour_sketches[hour].merge(stats::Sketch::deserialize(pqxx::binarystring(r[3]).str()));
+    }
+    for (auto& [hour, h] : *per_hour)
+      if (!hour_sketches[hour].empty())
+        h.p95 = hour_sketches[hour].quantile(0.95);
+  }
   return out;
 }
 
 /// The same from raw rows with percentile_cont (exact).
 std::map<SeriesKey, Latency> latency_exact(pqxx::transaction_base& txn, const Period& p,
-                                           std::map<std::string, Latency>& per_hour)
+                                           std::map<std::string, Latency>* per_hour)
 {
   std::map<SeriesKey, Latency> out;
 
@@ -95,12 +112,14 @@ std::map<SeriesKey, Latency> latency_exact(pqxx::transaction_base& txn, const Pe
     else
       out[{"", ""}] = l;
   }
+  if (per_hour == nullptr)
+    return out;
   for (const auto& r : txn.exec_params(
            "SELECT to_char(date_trunc('hour', ts AT TIME ZONE $3), 'YYYY-MM-DD\"T\"HH24:00'), count(*),"
            " count(*) FILTER (WHERE status >= 500), percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms)"
            " FROM dm.request_metrics WHERE ts >= $1 AND ts < $2 GROUP BY 1",
            ts(p.from), ts(p.to), p.tz))
-    per_hour[r[0].as<std::string>()] = Latency{as_int(r[1]), as_int(r[2]), 0, as_double(r[3]), 0};
+    (*per_hour)[r[0].as<std::string>()] = Latency{as_int(r[1]), as_int(r[2]), 0, as_double(r[3]), 0};
   return out;
 }
 
@@ -111,10 +130,14 @@ void generate_performance(pqxx::transaction_base& txn, const GenerateRequest& re
   const Period& p = request.period;
   const double seconds = static_cast<double>(p.to - p.from) / static_cast<double>(util::micros_per_second);
   std::map<std::string, Latency> per_hour;
-  auto series = exact ? latency_exact(txn, p, per_hour) : latency_rollup(txn, p, per_hour);
+  auto series = exact ? latency_exact(txn, p, &per_hour) : latency_rollup(txn, p, &per_hour);
   const Latency all = series[{"", ""}];
-  const pqxx::row host = txn.exec_params1(
-      "SELECT avg(cpu), max(cpu), max(mem), max(disk) FROM dm.host_samples WHERE ts >= $1 AND ts < $2", ts(p.from), ts(p.to));
+  const pqxx::row host =
+      exact ? txn.exec_params1("SELECT avg(cpu), max(cpu), max(mem), max(disk) FROM dm.host_samples WHERE ts >= $1 AND ts < $2",
+                               ts(p.from), ts(p.to))
+            : txn.exec_params1("SELECT sum(cpu_sum) / nullif(sum(cpu_n), 0), max(cpu_max), max(mem_max), max(disk_max)"
+                               " FROM dm.host_hourly WHERE hour >= $1 AND hour < $2",
+                               ts(p.from), ts(p.to));
   out.kpis = {int_kpi("requests", "Requests", all.requests),
               num_kpi("rps", "Requests per second", ratio(static_cast<double>(all.requests), seconds)),
               num_kpi("error_rate", "Error rate", ratio(static_cast<double>(all.errors), static_cast<double>(all.requests)), ColumnType::ratio),
@@ -195,8 +218,7 @@ void generate_performance(pqxx::transaction_base& txn, const GenerateRequest& re
   }
   // Slower than the previous period of the same length (p95 up by more than 20 %).
   const Period previous{p.from - (p.to - p.from), p.from, p.tz};
-  std::map<std::string, Latency> prev_hours;
-  auto prev = exact ? latency_exact(txn, previous, prev_hours) : latency_rollup(txn, previous, prev_hours);
+  auto prev = exact ? latency_exact(txn, previous, nullptr) : latency_rollup(txn, previous, nullptr);
   for (const auto& [key, l] : series) {
     if (key.first.empty() || !key.second.empty())
       continue;
@@ -206,8 +228,11 @@ void generate_performance(pqxx::transaction_base& txn, const GenerateRequest& re
                 fmt::format("{}: p95 rose from {:.0f} ms to {:.0f} ms against the previous period", key.first,
                             it->second.p95, l.p95));
   }
-  for (const auto& r : txn.exec_params("SELECT host, max(cpu) FROM dm.host_samples WHERE ts >= $1 AND ts < $2"
-                                       " GROUP BY host HAVING max(cpu) >= $3 ORDER BY host",
+  // Hosts in the order of the database's collation, as the raw query sorts them.
+  for (const auto& r : txn.exec_params(exact ? "SELECT host, max(cpu) FROM dm.host_samples WHERE ts >= $1 AND ts < $2"
+                                               " GROUP BY host HAVING max(cpu) >= $3 ORDER BY host"
+                                             : "SELECT host, max(cpu_max) FROM dm.host_hourly WHERE hour >= $1 AND hour < $2"
+                                               " GROUP BY host HAVING max(cpu_max) >= $3 ORDER BY host COLLATE \"default\"",
                                        ts(p.from), ts(p.to), request.saturated_cpu))
     recommend("host_saturated", r[0].as<std::string>(), as_double(r[1]), request.saturated_cpu,
               fmt::format("{}: CPU reached {:.0f} %; add capacity or spread the load", r[0].as<std::string>(),

@@ -153,9 +153,10 @@ std::vector<StoredReport> ReportStore::list(const ListFilter& filter)
       filter.since ? std::optional<std::string>(util::format_rfc3339_utc(*filter.since)) : std::nullopt;
   for (const auto& r : txn.exec_params(
            fmt::format("SELECT {} FROM dm.reports r WHERE ($1::text IS NULL OR r.type = $1)"
-                       " AND ($2::timestamptz IS NULL OR r.started_at >= $2) ORDER BY r.id DESC LIMIT $3",
+                       " AND ($2::timestamptz IS NULL OR r.started_at >= $2)"
+                       " AND ($4::bigint IS NULL OR r.id < $4) ORDER BY r.id DESC LIMIT $3",
                        columns),
-           filter.type, since, filter.limit))
+           filter.type, since, filter.limit, filter.before_id))
     out.push_back(from_row(r));
   return out;
 }

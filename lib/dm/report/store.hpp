@@ -31,6 +31,8 @@ struct StoredReport {
 struct ListFilter {
   std::optional<std::string> type;
   std::optional<util::Micros> since;
+  /// Only reports with a smaller id (the cursor of the page before).
+  std::optional<std::int64_t> before_id;
   int limit = 50;
 };
 

@@ -1,7 +1,7 @@
 #pragma once
 // In-memory aggregation of ingested rows into the rollup tables of DESIGN 4,
 // written in the ingest's own transaction (see write_rollup for how
-// concurrent ingests into the same hours are kept apart).
+// concurrent ingests into the same keys are kept apart).
 //
 // Not thread-safe.
 
@@ -12,11 +12,25 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 namespace dm::rollup {
+
+/// Advisory lock classes (the first key of pg_advisory_xact_lock(int, int)).
+/// A writer takes its classes in this order, and the buckets of one class in
+/// ascending order, so concurrent ingests never wait on each other in a cycle.
+/// Each class covers every table keyed by the same thing:
+enum LockClass : int {
+  lock_hours = 0x646d0001,        ///< hour buckets: learning_hourly, learning_user_hourly, learning_topic_hourly
+  lock_sessions = 0x646d0002,     ///< session buckets: learning_sessions
+  lock_requests = 0x646d0003,     ///< hour buckets: request_rollup_1m, request_rollup_1h, request_totals_1h
+  lock_users = 0x646d0005,        ///< user buckets: user_topic_totals, user_active_days
+  lock_request_days = 0x646d0006, ///< day buckets: request_rollup_1d
+  lock_hosts = 0x646d0007,        ///< hour buckets: host_hourly
+};
 
 /// How one rollup table is written.
 struct RollupTarget {
@@ -25,25 +39,31 @@ struct RollupTarget {
   std::string_view key_columns;      ///< "hour, user_id, topic": primary key, in order
   std::string_view range_column;     ///< the first key column
   std::string_view merge;            ///< the ON CONFLICT DO UPDATE SET list
-  int lock_class;                    ///< advisory lock namespace of this table
 };
+
+/// Takes the transaction-level advisory locks (`lock_class`, b) for every
+/// bucket b of `buckets` (any order, duplicates allowed), in ascending order.
+void lock_buckets(db::PgConnection& conn, LockClass lock_class, std::vector<std::int64_t> buckets);
 
 /// Writes rows into a rollup table inside the caller's transaction.
 ///
-/// Writers of the same table take transaction-level advisory locks on the
-/// buckets of the keys they touch (`lock_buckets`, sorted; a bucket is a hash
-/// of the hour), so two ingests into the same hours run one after the other
-/// and cannot deadlock. Holding the locks, a writer whose key range
-/// [`low`, `high`] holds no rows yet COPYs straight into the table; otherwise it
-/// COPYs into a temporary table and upserts in key order, merging with `merge`.
+/// The caller holds the advisory locks (lock_buckets) on the buckets of every
+/// key it writes, so two ingests that share a key run one after the other.
+/// Holding them, a writer whose key range [`low`, `high`] of the first key
+/// column holds no rows yet COPYs straight into the table; otherwise it COPYs
+/// into a temporary table and upserts in key order, merging with `merge`.
 /// `rows` writes every row (sorted by key) into the BinaryCopy it is given.
-std::uint64_t write_rollup(db::PgConnection& conn, const RollupTarget& target,
-                           const std::vector<std::int64_t>& lock_buckets, const std::string& low,
+std::uint64_t write_rollup(db::PgConnection& conn, const RollupTarget& target, const std::string& low,
                            const std::string& high, std::uint64_t row_count,
                            const std::function<void(db::BinaryCopy&)>& rows);
 
 /// The lock bucket of an instant: its hour, hashed into 4096 buckets.
 std::int64_t lock_bucket_of_hour(util::Micros t) noexcept;
+/// The lock bucket of an instant's UTC day, hashed into 4096 buckets.
+std::int64_t lock_bucket_of_day(util::Micros t) noexcept;
+/// The lock bucket of a user: the id hashed into 256 buckets (few, so that a
+/// file touching every user takes few locks).
+std::int64_t lock_bucket_of_user(std::int64_t user_id) noexcept;
 
 /// Interns short strings (topics, service/endpoint pairs) to dense ids.
 class Interner {
@@ -60,11 +80,18 @@ private:
   bool has_last_ = false;
 };
 
-/// learning_hourly, learning_user_hourly and learning_sessions.
+/// Every learning rollup: learning_hourly, learning_user_hourly,
+/// learning_topic_hourly, learning_sessions, user_topic_totals and
+/// user_active_days.
+///
+/// Rows are aggregated once, per (hour, user, topic), and per session; the
+/// coarser rollups are folded from the hourly aggregates when written, so each
+/// row costs one hash lookup however many rollups there are.
 class LearningRollup {
 public:
+  LearningRollup();
   void add(const ingest::LearningRecord& r);
-  /// Upserts into dm.learning_hourly and dm.learning_sessions; returns rows written.
+  /// Upserts every learning rollup; returns rows written.
   std::uint64_t write(db::PgConnection& conn) const;
   bool empty() const noexcept { return hourly_.empty() && sessions_.empty(); }
 
@@ -79,6 +106,9 @@ public:
     std::int64_t mock_attempts = 0, mock_passes = 0;
     double mock_score_sum = 0;
     std::int64_t events = 0;
+    util::Micros last_ts = 0;         ///< of any event
+    util::Micros first_answer_ts = 0; ///< of question_answered events, when answered > 0
+    util::Micros last_answer_ts = 0;
   };
   struct SessionAgg {
     std::int64_t user_id;
@@ -88,30 +118,31 @@ public:
   struct HourKeyHash {
     std::size_t operator()(const HourKey& k) const noexcept;
   };
-  struct UserHourKey {
-    std::int64_t hour;
-    std::int64_t user_id;
-    bool operator==(const UserHourKey&) const = default;
-  };
-  struct UserHourAgg {
-    std::int64_t events = 0, answered = 0, correct = 0;
-  };
-  struct UserHourKeyHash {
-    std::size_t operator()(const UserHourKey& k) const noexcept;
-  };
 
 private:
+  using HourEntry = std::pair<const HourKey, HourAgg>;
+  /// Topic ids in name order.
+  std::vector<std::uint32_t> topics_by_name() const;
+  std::uint64_t write_hourly(db::PgConnection& conn, const std::vector<const HourEntry*>& rows,
+                             const std::vector<std::uint32_t>& by_name) const;
+  std::uint64_t write_sessions(db::PgConnection& conn) const;
+  std::uint64_t write_user_progress(db::PgConnection& conn, const std::vector<const HourEntry*>& rows) const;
+
   Interner topics_;
-  std::unordered_map<UserHourKey, UserHourAgg, UserHourKeyHash> user_hourly_;
+  std::uint32_t no_topic_ = 0; ///< the id of "" (events without a topic)
   std::unordered_map<HourKey, HourAgg, HourKeyHash> hourly_;
   std::unordered_map<std::int64_t, SessionAgg> sessions_;
+  // The entry of the previous row: consecutive rows of a session mostly share it.
+  HourKey last_key_{0, 0, 0};
+  HourAgg* last_agg_ = nullptr;
 };
 
-/// request_rollup_1m.
+/// request_rollup_1m, and folded from its minutes request_rollup_1h,
+/// request_rollup_1d and request_totals_1h.
 class RequestRollup {
 public:
   void add(const ingest::RequestRecord& r);
-  /// Upserts into dm.request_rollup_1m (sketches merged by dm.sketch_merge).
+  /// Upserts every request rollup (sketches merged by dm.sketch_merge).
   std::uint64_t write(db::PgConnection& conn) const;
   bool empty() const noexcept { return minutes_.empty(); }
 
@@ -132,6 +163,32 @@ public:
 private:
   Interner series_;
   std::unordered_map<MinuteKey, MinuteAgg, MinuteKeyHash> minutes_;
+};
+
+/// host_hourly.
+class HostRollup {
+public:
+  void add(const ingest::HostRecord& r);
+  /// Upserts into dm.host_hourly.
+  std::uint64_t write(db::PgConnection& conn) const;
+
+  struct HourKey {
+    std::int64_t hour;
+    std::uint32_t host;
+    bool operator==(const HourKey&) const = default;
+  };
+  struct HourAgg {
+    std::int64_t cpu_n = 0;
+    double cpu_sum = 0;
+    std::optional<float> cpu_max, mem_max, disk_max;
+  };
+  struct HourKeyHash {
+    std::size_t operator()(const HourKey& k) const noexcept;
+  };
+
+private:
+  Interner hosts_;
+  std::unordered_map<HourKey, HourAgg, HourKeyHash> hours_;
 };
 
 } // namespace dm::rollup

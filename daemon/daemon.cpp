@@ -1,0 +1,250 @@
+#include "daemon/daemon.hpp"
+
+#include "daemon/db_gate.hpp"
+#include "daemon/host_monitor.hpp"
+#include "daemon/http_server.hpp"
+#include "daemon/readiness.hpp"
+#include "daemon/server_context.hpp"
+#include "daemon/token_cache.hpp"
+#include "daemon/web_page.hpp"
+#include "daemon/worker_pool.hpp"
+
+#include "dm/auth/connection_limiter.hpp"
+#include "dm/auth/rate_limiter.hpp"
+#include "dm/auth/secret_file.hpp"
+#include "dm/auth/token_verifier.hpp"
+#include "dm/dashboard/refresher.hpp"
+#include "dm/dashboard/snapshot_cache.hpp"
+#include "dm/dashboard/user_progress_cache.hpp"
+#include "dm/db/database.hpp"
+#include "dm/db/migrator.hpp"
+#include "dm/metrics/daemon_metrics.hpp"
+#include "dm/metrics/health_prober.hpp"
+#include "dm/metrics/registry.hpp"
+#include "dm/util/time.hpp"
+#include "dm/util/error.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <thread>
+
+namespace dm::daemon {
+
+namespace net = boost::asio;
+
+bool is_loopback_listen(const std::string& listen)
+{
+  const auto endpoint = parse_endpoint(listen);
+  return endpoint.address().is_loopback();
+}
+
+namespace {
+
+std::string load_daemon_secret(const config::Config& config, const std::filesystem::path& state_dir,
+                               const std::string& listen)
+{
+  const auto path = auth::secret_path(config, state_dir);
+  if (!config.auth.jwt_secret_file.empty())
+    return auth::load_secret(path);
+  if (!is_loopback_listen(listen))
+    throw UsageError(fmt::format("refusing to listen on {} without a configured secret: set auth.jwt_secret_file "
+                                 "(a file of at least 32 random bytes) or listen on a loopback address",
+                                 listen));
+  return auth::load_or_create_secret(path);
+}
+
+} // namespace
+
+struct Daemon::Impl {
+  DaemonOptions options;
+  const config::Config& config;
+  std::string listen;
+  std::unique_ptr<db::Database> database;
+  std::unique_ptr<DbGate> gate;
+  std::unique_ptr<Readiness> readiness;
+  std::unique_ptr<WorkerPool> workers;
+  std::unique_ptr<metrics::DaemonMetrics> metrics;
+  std::unique_ptr<auth::TokenVerifier> verifier;
+  std::unique_ptr<TokenCache> token_cache;
+  std::unique_ptr<auth::RateLimiter> rate_limiter;
+  std::unique_ptr<auth::ConnectionLimiter> connection_limiter;
+  dashboard::SnapshotCache snapshots;
+  std::unique_ptr<dashboard::UserProgressCache> progress;
+  std::unique_ptr<dashboard::Refresher> refresher;
+  std::unique_ptr<HostMonitor> host_monitor;
+  net::io_context ioc;
+  std::unique_ptr<metrics::HealthProber> prober;
+  std::unique_ptr<ServerContext> context;
+  std::unique_ptr<HttpServer> server;
+  std::optional<net::steady_timer> watchdog;
+  std::atomic<bool> stopping{false};
+
+  explicit Impl(DaemonOptions o)
+      : options(std::move(o)), config(options.config), listen(options.listen.empty() ? config.daemon.listen : options.listen)
+  {
+    const std::string secret = load_daemon_secret(config, options.state_dir, listen);
+    verifier = std::make_unique<auth::TokenVerifier>(secret, config.auth.issuer, config.auth.audience, config.auth.leeway);
+    token_cache = std::make_unique<TokenCache>(config.auth.leeway);
+
+    database = std::make_unique<db::Database>(db::Database::Options{.url = config.database.url,
+                                                                    .state_dir = options.state_dir,
+                                                                    .stop_when_unused = true,
+                                                                    .unsafe_fast = false,
+                                                                    .statement_timeout_s = config.database.statement_timeout});
+    {
+      auto conn = database->connect();
+      const int applied = db::migrate(*conn);
+      spdlog::info("database {} ({} migration(s) applied)", db::redact_url(database->url()), applied);
+    }
+    gate = std::make_unique<DbGate>(*database);
+    readiness = std::make_unique<Readiness>(*database);
+    const int pool_size = std::max(1, config.database.pool_size);
+    workers = std::make_unique<WorkerPool>(*gate, pool_size, static_cast<std::size_t>(pool_size) * 64);
+
+    metrics = std::make_unique<metrics::DaemonMetrics>();
+    metrics->db_pool_in_use.set_value_function([this] { return static_cast<double>(workers->busy()); });
+    rate_limiter = std::make_unique<auth::RateLimiter>(config.rate_limit.rps, config.rate_limit.burst);
+    const auto max_connections = static_cast<std::size_t>(std::max(1, config.daemon.max_connections));
+    // One client may hold up to half the slots, so it cannot take all of them,
+    // and open new connections at 100/s after a burst of 500.
+    connection_limiter = std::make_unique<auth::ConnectionLimiter>(std::max<std::size_t>(1, max_connections / 2), 100.0,
+                                                                   500.0, 100000);
+
+    prober = std::make_unique<metrics::HealthProber>(ioc.get_executor(), config.health_probes, metrics.get());
+    progress = std::make_unique<dashboard::UserProgressCache>(
+        static_cast<util::Micros>(std::max(1, config.dashboard.refresh.user_progress)) * util::micros_per_second, 10000);
+    dashboard::RefresherOptions refresh = dashboard::refresher_options(config.dashboard.refresh);
+    refresh.probes = [this] {
+      std::vector<dashboard::ProbeStatusView> out;
+      for (const auto& s : prober->status()) {
+        dashboard::ProbeStatusView v;
+        v.name = s.name;
+        v.url = s.url;
+        v.up = s.up;
+        if (s.status_code != 0)
+          v.status_code = s.status_code;
+        if (s.checked && s.status_code != 0)
+          v.latency_ms = s.latency_ms;
+        if (s.checked)
+          v.checked_at = s.checked_at_us;
+        v.error = s.error;
+        out.push_back(std::move(v));
+      }
+      return out;
+    };
+    refresh.on_update = [this](std::string_view dashboard, double seconds) {
+      metrics->dashboard_updates.labels({std::string(dashboard)}).inc();
+      metrics->dashboard_update_latency.observe(seconds);
+    };
+    refresher = std::make_unique<dashboard::Refresher>(*database, snapshots, std::move(refresh));
+
+    std::vector<std::filesystem::path> disks{options.state_dir};
+    if (!config.reports.export_dir.empty())
+      disks.emplace_back(config.reports.export_dir);
+    host_monitor = std::make_unique<HostMonitor>(*gate, disks, config.dashboard.refresh.system_performance, *metrics,
+                                                 [this] { refresher->refresh_now("system_performance"); });
+
+    context = std::make_unique<ServerContext>(ServerContext{
+        .config = config,
+        .state_dir = options.state_dir,
+        .version = DM_VERSION,
+        .started = std::chrono::system_clock::now(),
+        .read_timeout = options.read_timeout.value_or(std::chrono::milliseconds(30000)),
+        .drain_timeout = options.drain_timeout.value_or(std::chrono::milliseconds(10000)),
+        .db_gate = *gate,
+        .workers = *workers,
+        .readiness = *readiness,
+        .verifier = *verifier,
+        .token_cache = *token_cache,
+        .rate_limiter = *rate_limiter,
+        .connection_limiter = *connection_limiter,
+        .metrics = *metrics,
+        .snapshots = snapshots,
+        .progress = *progress,
+        .refresher = *refresher,
+        .web_page = std::string(web_page()),
+    });
+    server = std::make_unique<HttpServer>(ioc, listen, *context);
+  }
+
+  void start_watchdog()
+  {
+    std::uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+      return;
+    watchdog.emplace(ioc);
+    const auto interval = std::chrono::microseconds(usec / 2);
+    auto tick = std::make_shared<std::function<void()>>();
+    *tick = [this, interval, tick] {
+      if (stopping.load())
+        return;
+      sd_notify(0, "WATCHDOG=1");
+      watchdog->expires_after(interval);
+      watchdog->async_wait([tick](boost::system::error_code ec) {
+        if (!ec)
+          (*tick)();
+      });
+    };
+    net::post(ioc, [tick] { (*tick)(); });
+  }
+};
+
+Daemon::Daemon(DaemonOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Daemon::~Daemon()
+{
+  if (!impl_)
+    return;
+  impl_->host_monitor->stop();
+  impl_->refresher->stop();
+  impl_->workers->stop();
+}
+
+boost::asio::ip::tcp::endpoint Daemon::endpoint() const
+{
+  return impl_->server->local_endpoint();
+}
+
+ServerContext& Daemon::context()
+{
+  return *impl_->context;
+}
+
+void Daemon::run()
+{
+  Impl& d = *impl_;
+  d.server->start();
+  d.prober->start();
+  d.refresher->start();
+  d.start_watchdog();
+  sd_notify(0, "READY=1");
+  const int threads = d.config.daemon.threads > 0 ? d.config.daemon.threads
+                                                  : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i)
+    pool.emplace_back([&d] { d.ioc.run(); });
+  d.ioc.run();
+  for (auto& t : pool)
+    t.join();
+}
+
+void Daemon::stop()
+{
+  Impl& d = *impl_;
+  if (d.stopping.exchange(true))
+    return;
+  sd_notify(0, "STOPPING=1");
+  net::post(d.ioc, [&d] {
+    d.prober->stop();
+    if (d.watchdog)
+      d.watchdog->cancel();
+    d.server->shutdown([&d] { d.ioc.stop(); });
+  });
+}
+
+} // namespace dm::daemon

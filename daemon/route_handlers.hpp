@@ -1,0 +1,31 @@
+#pragma once
+// The handlers of the route table (routes.cpp), one file per area.
+
+#include "daemon/router.hpp"
+
+namespace dm::daemon::handlers {
+
+// routes_health.cpp
+Response healthz(RequestContext& rc);
+Response readyz(RequestContext& rc);
+Response metrics(RequestContext& rc);
+Response index_page(RequestContext& rc);
+Response not_yet(RequestContext& rc);
+
+// routes_dashboard.cpp
+Response system_performance(RequestContext& rc);
+Response business_kpis(RequestContext& rc);
+Response dashboard_alerts(RequestContext& rc);
+Response user_progress(RequestContext& rc);
+
+// routes_reports.cpp
+Response generate_report(RequestContext& rc);
+Response list_reports(RequestContext& rc);
+Response get_report(RequestContext& rc);
+Response report_artifact(RequestContext& rc);
+Response delete_report(RequestContext& rc);
+
+// routes_events.cpp
+Response ingest_events(RequestContext& rc);
+
+} // namespace dm::daemon::handlers

@@ -1,0 +1,53 @@
+#include "daemon/route_handlers.hpp"
+
+namespace dm::daemon {
+
+namespace {
+
+using http::verb;
+namespace h = handlers;
+
+// DESIGN 8. Scheduling, alerts and WebSocket statistics answer 501 until
+// those subsystems exist; the WebSocket upgrades are not routes.
+constexpr Route table[] = {
+    {verb::get, "/healthz", Access::open, Runs::io, h::healthz},
+    {verb::get, "/readyz", Access::open, Runs::io, h::readyz},
+    {verb::get, "/metrics", Access::open, Runs::io, h::metrics},
+    {verb::get, "/", Access::open, Runs::io, h::index_page},
+
+    {verb::get, "/dashboard/user/:userId/progress", Access::user_self, Runs::worker, h::user_progress},
+    {verb::get, "/dashboard/system/performance", Access::viewer, Runs::io, h::system_performance},
+    {verb::get, "/dashboard/business/kpis", Access::admin, Runs::io, h::business_kpis},
+    {verb::get, "/dashboard/alerts", Access::viewer, Runs::io, h::dashboard_alerts},
+
+    {verb::post, "/reports/generate", Access::analyst, Runs::worker, h::generate_report},
+    {verb::get, "/reports", Access::analyst, Runs::worker, h::list_reports},
+    {verb::get, "/reports/:id", Access::analyst, Runs::worker, h::get_report},
+    {verb::get, "/reports/:id/artifact", Access::analyst, Runs::worker, h::report_artifact},
+    {verb::delete_, "/reports/:id", Access::admin, Runs::worker, h::delete_report},
+
+    {verb::post, "/events/:kind", Access::analyst, Runs::worker, h::ingest_events},
+
+    {verb::post, "/reports/schedule", Access::analyst, Runs::io, h::not_yet},
+    {verb::get, "/schedules", Access::analyst, Runs::io, h::not_yet},
+    {verb::get, "/schedules/:id", Access::analyst, Runs::io, h::not_yet},
+    {verb::delete_, "/schedules/:id", Access::admin, Runs::io, h::not_yet},
+    {verb::post, "/schedules/:id/run", Access::analyst, Runs::io, h::not_yet},
+    {verb::get, "/alerts", Access::analyst, Runs::io, h::not_yet},
+    {verb::get, "/alerts/trend", Access::analyst, Runs::io, h::not_yet},
+    {verb::get, "/alerts/:id", Access::analyst, Runs::io, h::not_yet},
+    {verb::post, "/alerts/:id/ack", Access::analyst, Runs::io, h::not_yet},
+    {verb::get, "/alert-rules", Access::analyst, Runs::io, h::not_yet},
+    {verb::post, "/alert-rules", Access::admin, Runs::io, h::not_yet},
+    {verb::delete_, "/alert-rules/:id", Access::admin, Runs::io, h::not_yet},
+    {verb::get, "/websocket/stats", Access::viewer, Runs::io, h::not_yet},
+};
+
+} // namespace
+
+std::span<const Route> routes()
+{
+  return table;
+}
+
+} // namespace dm::daemon

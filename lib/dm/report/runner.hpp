@@ -1,0 +1,62 @@
+#pragma once
+// One generation of a stored report, the same for the CLI (`report generate
+// --local`) and the daemon (POST /reports/generate, schedules): record it as
+// running, compute it, render every format, store the artifacts, apply the
+// retention. A failure is recorded on the report row and rethrown.
+
+#include "dm/config/config.hpp"
+#include "dm/report/generator.hpp"
+#include "dm/report/report.hpp"
+
+#include <boost/json/object.hpp>
+#include <pqxx/pqxx>
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dm::report {
+
+/// The formats every stored report has.
+inline constexpr std::string_view stored_formats[] = {"json", "csv", "pdf"};
+
+struct RunOutput {
+  Report report;
+  std::map<std::string, std::string> artifacts; ///< json, csv (main section), pdf
+  std::string section_csv;                      ///< the section asked for, when one was
+};
+
+struct StoredReport;
+
+/// A stored report's metadata as the API and `report show --format json`
+/// give it: id, type, version, status, params, period, source, times, error,
+/// kpis and artifacts (format -> size, sha256).
+boost::json::object metadata_json(const StoredReport& report);
+
+/// A generation request with the thresholds of the configuration.
+GenerateRequest request_from_config(const config::Config& config, ReportType type, const Period& period, bool exact);
+
+/// Renders `report` in one format ("json", "csv" with `section` or the main
+/// one, "pdf"). Throws UsageError for an unknown format or section.
+std::string render_report(const Report& report, std::string_view format, const std::string& section = "");
+
+/// The params object stored with a report (its identity for versioning).
+std::string params_json(const std::vector<std::pair<std::string, std::string>>& params);
+
+/// Step 1: records a running report; returns its id and version.
+std::pair<std::int64_t, int> begin_report(pqxx::connection_base& conn, const GenerateRequest& request,
+                                          const std::vector<std::pair<std::string, std::string>>& params);
+
+/// Step 2: generates, renders and stores report `id`; on failure marks it
+/// failed and rethrows. Then applies `keep_days` retention (0 = keep all).
+RunOutput finish_report(pqxx::connection_base& conn, std::int64_t id, int version, const GenerateRequest& request,
+                        const std::vector<std::pair<std::string, std::string>>& params, int keep_days,
+                        const std::string& csv_section = "");
+
+/// Both steps.
+RunOutput run_report(pqxx::connection_base& conn, const GenerateRequest& request,
+                     const std::vector<std::pair<std::string, std::string>>& params, int keep_days,
+                     const std::string& csv_section = "");
+
+} // namespace dm::report
