@@ -18,6 +18,11 @@ get() { # get PATH -> "STATUS BODY"
 r=$(get /healthz); [[ $r == 200*'"status":"ok"'* ]] || fail "healthz: $r"
 r=$(get /readyz); [[ $r == 200*'"ready"'* ]] || fail "readyz: $r"
 r=$(get /nope); [[ $r == 404*'"error"'* ]] || fail "404: $r"
+# The live /metrics passes the Prometheus linter.
+curl -s "http://127.0.0.1:$port/metrics" >"$dir/metrics.txt"
+grep -q '^http_requests_total{method="GET",route="/healthz",code="200"} 1$' "$dir/metrics.txt" ||
+  fail "no request counted: $(grep http_requests_total "$dir/metrics.txt")"
+promtool check metrics <"$dir/metrics.txt" >"$dir/promtool.txt" 2>&1 || fail "promtool: $(cat "$dir/promtool.txt")"
 kill -TERM "$pid"
 set +e; wait "$pid"; rc=$?; set -e; pid=
 [[ $rc == 0 ]] || fail "daemon exited $rc on SIGTERM: $(cat "$dir/err")"

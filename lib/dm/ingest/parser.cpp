@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace dm::ingest {
 
@@ -330,7 +331,12 @@ struct Parser::Impl {
   std::vector<CsvReader::Field> fields;
   std::array<Cell, max_slots> cells{};
   std::uint64_t line = 0;
-  boost::json::monotonic_resource json_memory;
+  // Each line is parsed into a fresh monotonic resource over a fixed buffer:
+  // short lines cost no heap allocation, and nothing grows from line to line
+  // (Boost 1.81's monotonic_resource::release() keeps doubling its next block
+  // size, which ends in bad_alloc after some ten thousand lines).
+  alignas(std::max_align_t) std::array<unsigned char, 16 * 1024> json_buffer{};
+  std::optional<boost::json::monotonic_resource> json_memory;
   boost::json::parser json;
 
   Impl(InputFile& input, Kind k, Format f)
@@ -411,8 +417,10 @@ struct Parser::Impl {
         return false;
       ++line;
     } while (text.find_first_not_of(" \t\r") == std::string_view::npos);
-    json_memory.release();
-    json.reset(&json_memory);
+    json.reset();
+    json_memory.reset();
+    json_memory.emplace(json_buffer.data(), json_buffer.size());
+    json.reset(&*json_memory);
     boost::system::error_code ec;
     json.write(text.data(), text.size(), ec);
     if (ec)

@@ -244,6 +244,17 @@ TEST_CASE("events: all or nothing per request, errors name the line", "[daemon][
   CHECK(body_json(rejected).at("error").at("message").as_string().find("body:4") != json::string::npos);
   CHECK(d.db().scalar("SELECT count(*) FROM dm.learning_events") == "3");
 
+  // A large NDJSON body: tens of thousands of lines in one request.
+  std::string many;
+  for (int i = 0; i < 40000; ++i)
+    many += fmt::format(R"({{"ts":"2026-11-02T09:{:02}:{:02}Z","service":"api","endpoint":"/q{}","status":{},"duration_ms":{}}})",
+                        i / 60 % 60, i % 60, i % 7, i % 50 == 0 ? 503 : 200, 10 + i % 90) +
+            "\n";
+  auto large = d.post("/events/requests", analyst, many, "application/x-ndjson");
+  REQUIRE(large.status == 200);
+  CHECK(body_json(large).at("rows") == 40000);
+  CHECK(d.db().scalar("SELECT count(*) FROM dm.request_metrics") == "40002");
+
   CHECK(body_json(d.post("/events/weather", analyst, "{}")).at("error").at("field") == "kind");
   CHECK(body_json(d.post("/events/learning", analyst, "")).at("error").at("field") == "body");
   CHECK(d.post("/events/learning", d.token(Role::viewer), learning_ndjson).status == 403);
@@ -339,4 +350,38 @@ TEST_CASE("a slowloris client is closed at its read deadline while others are se
   INFO("closed after " << closed_after_ms.load() << " ms");
   CHECK(closed_after_ms.load() >= 700);
   CHECK(closed_after_ms.load() < 3000);
+}
+
+TEST_CASE("one client address cannot take every connection slot", "[daemon][limits]")
+{
+  // max_connections 8: one address may hold half of them.
+  RunningDaemon d([](dm::daemon::DaemonOptions& o) { o.config.daemon.max_connections = 8; });
+  boost::asio::io_context ioc;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> held;
+  for (int i = 0; i < 4; ++i) {
+    held.push_back(std::make_unique<boost::asio::ip::tcp::socket>(ioc));
+    held.back()->connect({boost::asio::ip::make_address("127.0.0.1"), d.port()});
+  }
+  // Let the daemon accept them all.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  boost::asio::ip::tcp::socket extra(ioc);
+  extra.connect({boost::asio::ip::make_address("127.0.0.1"), d.port()});
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  boost::system::error_code ec;
+  boost::asio::write(extra, boost::asio::buffer(request), ec);
+  char buf[256];
+  std::size_t n = 0;
+  if (!ec)
+    n = extra.read_some(boost::asio::buffer(buf), ec);
+  CHECK(n == 0); // closed without an answer
+  CHECK(ec);
+  // A slot freed is usable again.
+  held.pop_back();
+  CHECK(RunningDaemon::eventually([&] {
+    try {
+      return d.get("/healthz", "").status == 200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }));
 }
