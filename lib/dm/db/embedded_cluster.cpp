@@ -278,7 +278,10 @@ void EmbeddedCluster::start_server()
     std::ofstream{log_file_};
   chown_to(log_file_, user);
   std::string server_options = fmt::format(
-      "-k {} -p {} -c listen_addresses='' -c TimeZone=UTC -c log_timezone=UTC", socket_dir_.string(),
+      "-k {} -p {} -c listen_addresses='' -c TimeZone=UTC -c log_timezone=UTC"
+      // Ingest holds an advisory lock per rollup bucket until it commits.
+      " -c max_locks_per_transaction=256",
+      socket_dir_.string(),
       socket_port);
   if (options_.unsafe_fast)
     server_options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";

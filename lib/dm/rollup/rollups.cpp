@@ -10,6 +10,14 @@ namespace dm::rollup {
 
 namespace {
 
+// Every bucket is one lock held to the end of the ingest's transaction, and
+// PostgreSQL's shared lock table holds max_locks_per_transaction (64 by
+// default) x max_connections entries for all sessions together: a file
+// spanning months must not take thousands. 256 buckets per class bound an
+// ingest to about 1.5 k locks; two files collide on a bucket only by chance,
+// and then merely wait for each other.
+constexpr std::uint64_t lock_buckets_per_class = 256;
+
 std::size_t mix(std::uint64_t x) noexcept
 {
   // splitmix64 finaliser: cheap and spreads sequential ids well.
@@ -294,7 +302,7 @@ std::uint64_t LearningRollup::write_sessions(db::PgConnection& conn) const
   std::vector<std::int64_t> buckets;
   buckets.reserve(rows.size());
   for (const auto* r : rows)
-    buckets.push_back(static_cast<std::int64_t>(mix(static_cast<std::uint64_t>(r->first)) % 4096));
+    buckets.push_back(static_cast<std::int64_t>(mix(static_cast<std::uint64_t>(r->first)) % lock_buckets_per_class));
   lock_buckets(conn, lock_sessions, std::move(buckets));
   static const RollupTarget target{
       "dm.learning_sessions",
@@ -658,21 +666,22 @@ std::uint64_t HostRollup::write(db::PgConnection& conn) const
                       });
 }
 
+
 std::int64_t lock_bucket_of_hour(util::Micros t) noexcept
 {
   return static_cast<std::int64_t>(
-      mix(static_cast<std::uint64_t>(util::floor_to(t, util::micros_per_hour) / util::micros_per_hour)) % 4096);
+      mix(static_cast<std::uint64_t>(util::floor_to(t, util::micros_per_hour) / util::micros_per_hour)) % lock_buckets_per_class);
 }
 
 std::int64_t lock_bucket_of_day(util::Micros t) noexcept
 {
   return static_cast<std::int64_t>(
-      mix(static_cast<std::uint64_t>(util::floor_to(t, util::micros_per_day) / util::micros_per_day)) % 4096);
+      mix(static_cast<std::uint64_t>(util::floor_to(t, util::micros_per_day) / util::micros_per_day)) % lock_buckets_per_class);
 }
 
 std::int64_t lock_bucket_of_user(std::int64_t user_id) noexcept
 {
-  return static_cast<std::int64_t>(mix(static_cast<std::uint64_t>(user_id)) % 256);
+  return static_cast<std::int64_t>(mix(static_cast<std::uint64_t>(user_id)) % lock_buckets_per_class);
 }
 
 void lock_buckets(db::PgConnection& conn, LockClass lock_class, std::vector<std::int64_t> buckets)
