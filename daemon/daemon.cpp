@@ -1,18 +1,23 @@
 #include "daemon/daemon.hpp"
 
+#include "daemon/change_dispatch.hpp"
+#include "daemon/change_listener.hpp"
 #include "daemon/db_gate.hpp"
 #include "daemon/host_monitor.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/readiness.hpp"
 #include "daemon/server_context.hpp"
 #include "daemon/token_cache.hpp"
+#include "daemon/user_progress_feed.hpp"
 #include "daemon/web_page.hpp"
 #include "daemon/worker_pool.hpp"
+#include "daemon/ws_hub.hpp"
 
 #include "dm/auth/connection_limiter.hpp"
 #include "dm/auth/rate_limiter.hpp"
 #include "dm/auth/secret_file.hpp"
 #include "dm/auth/token_verifier.hpp"
+#include "dm/dashboard/dashboards.hpp"
 #include "dm/dashboard/refresher.hpp"
 #include "dm/dashboard/snapshot_cache.hpp"
 #include "dm/dashboard/user_progress_cache.hpp"
@@ -77,12 +82,20 @@ struct Daemon::Impl {
   std::unique_ptr<dashboard::UserProgressCache> progress;
   std::unique_ptr<dashboard::Refresher> refresher;
   std::unique_ptr<HostMonitor> host_monitor;
+  // Before the io_context: WebSocket sessions still held by its handlers
+  // when it is destroyed unregister from the hub.
+  std::unique_ptr<WsHub> ws_hub;
   net::io_context ioc;
   std::unique_ptr<metrics::HealthProber> prober;
   std::unique_ptr<ServerContext> context;
   std::unique_ptr<HttpServer> server;
   std::optional<net::steady_timer> watchdog;
   std::atomic<bool> stopping{false};
+
+  // Change signals (DESIGN 10). Declared last: destroyed first, before the
+  // io_context, refresher and caches they use.
+  std::unique_ptr<UserProgressFeed> progress_feed;
+  std::unique_ptr<ChangeListener> change_listener;
 
   explicit Impl(DaemonOptions o)
       : options(std::move(o)), config(options.config), listen(options.listen.empty() ? config.daemon.listen : options.listen)
@@ -137,17 +150,29 @@ struct Daemon::Impl {
       }
       return out;
     };
-    refresh.on_update = [this](std::string_view dashboard, double seconds) {
+    refresh.on_update = [this](std::string_view dashboard, double) {
       metrics->dashboard_updates.labels({std::string(dashboard)}).inc();
-      metrics->dashboard_update_latency.observe(seconds);
     };
     refresher = std::make_unique<dashboard::Refresher>(*database, snapshots, std::move(refresh));
+
+    // Change signals: an ingest through any daemon or the CLI refreshes what it
+    // made stale here; watched users' progress is kept live for the hub.
+    UserProgressFeedOptions feed_options;
+    feed_options.every = std::chrono::seconds(std::max(1, config.dashboard.refresh.user_progress));
+    feed_options.on_update = [this](const std::string&, double) {
+      metrics->dashboard_updates.labels({std::string(dashboard::user_progress_dashboard)}).inc();
+    };
+    progress_feed = std::make_unique<UserProgressFeed>(*database, snapshots, std::move(feed_options));
+    change_listener = std::make_unique<ChangeListener>(ioc.get_executor(), *database,
+                                                       ChangeDispatch(*refresher, *progress, *progress_feed));
 
     std::vector<std::filesystem::path> disks{options.state_dir};
     if (!config.reports.export_dir.empty())
       disks.emplace_back(config.reports.export_dir);
     host_monitor = std::make_unique<HostMonitor>(*gate, disks, config.dashboard.refresh.system_performance, *metrics,
                                                  [this] { refresher->refresh_now("system_performance"); });
+
+    ws_hub = std::make_unique<WsHub>(snapshots, *metrics, ws_hub_options());
 
     context = std::make_unique<ServerContext>(ServerContext{
         .config = config,
@@ -167,9 +192,27 @@ struct Daemon::Impl {
         .snapshots = snapshots,
         .progress = *progress,
         .refresher = *refresher,
+        .ws_hub = *ws_hub,
         .web_page = std::string(web_page()),
     });
     server = std::make_unique<HttpServer>(ioc, listen, *context);
+  }
+
+  WsHubOptions ws_hub_options()
+  {
+    using std::chrono::seconds;
+    const auto& d = config.daemon;
+    WsHubOptions o;
+    o.queue_max = static_cast<std::size_t>(std::max(1, d.ws_queue_max));
+    o.write_timeout = options.ws_write_timeout.value_or(seconds(std::max(1, d.ws_write_timeout)));
+    o.heartbeat_interval = options.heartbeat_interval.value_or(seconds(std::max(1, d.heartbeat_interval)));
+    o.connection_timeout = options.connection_timeout.value_or(seconds(std::max(1, d.connection_timeout)));
+    o.close_timeout = options.ws_close_timeout.value_or(seconds(2));
+    o.token_leeway_s = config.auth.leeway;
+    o.watch_user = [this](std::int64_t user_id) { progress_feed->watch(user_id); };
+    o.unwatch_user = [this](std::int64_t user_id) { progress_feed->unwatch(user_id); };
+    o.progress_key = [](std::int64_t user_id) { return UserProgressFeed::snapshot_key(user_id); };
+    return o;
   }
 
   void start_watchdog()
@@ -200,7 +243,12 @@ Daemon::~Daemon()
 {
   if (!impl_)
     return;
+  // First: the feed and the cache's publishers stop below, and sessions
+  // released with the io_context must not call them.
+  impl_->ws_hub->detach();
   impl_->host_monitor->stop();
+  impl_->change_listener->stop();
+  impl_->progress_feed->stop();
   impl_->refresher->stop();
   impl_->workers->stop();
 }
@@ -221,6 +269,8 @@ void Daemon::run()
   d.server->start();
   d.prober->start();
   d.refresher->start();
+  d.progress_feed->start();
+  d.change_listener->start();
   d.start_watchdog();
   sd_notify(0, "READY=1");
   const int threads = d.config.daemon.threads > 0 ? d.config.daemon.threads
@@ -243,6 +293,9 @@ void Daemon::stop()
     d.prober->stop();
     if (d.watchdog)
       d.watchdog->cancel();
+    // Every WebSocket gets close 1001; the drain below waits for them as for
+    // any connection (at most the close timeout each).
+    d.ws_hub->shutdown();
     d.server->shutdown([&d] { d.ioc.stop(); });
   });
 }

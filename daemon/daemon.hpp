@@ -27,6 +27,13 @@ struct DaemonOptions {
   std::optional<std::chrono::milliseconds> read_timeout;
   /// Overrides the 10 s drain time after stop().
   std::optional<std::chrono::milliseconds> drain_timeout;
+  /// Override daemon.heartbeat_interval, daemon.connection_timeout and
+  /// daemon.ws_write_timeout (whole seconds there), and the 2 s a WebSocket
+  /// close handshake may take (tests of dead and slow clients).
+  std::optional<std::chrono::milliseconds> heartbeat_interval;
+  std::optional<std::chrono::milliseconds> connection_timeout;
+  std::optional<std::chrono::milliseconds> ws_write_timeout;
+  std::optional<std::chrono::milliseconds> ws_close_timeout;
 };
 
 class Daemon {

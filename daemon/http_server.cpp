@@ -4,6 +4,7 @@
 #include "daemon/router.hpp"
 #include "daemon/token_cache.hpp"
 #include "daemon/worker_pool.hpp"
+#include "daemon/ws_hub.hpp"
 
 #include "dm/auth/connection_limiter.hpp"
 #include "dm/auth/rate_limiter.hpp"
@@ -16,6 +17,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -28,6 +30,7 @@ namespace dm::daemon {
 
 namespace beast = boost::beast;
 namespace net = boost::asio;
+namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 
 namespace {
@@ -42,7 +45,11 @@ struct HttpServer::Shared : std::enable_shared_from_this<HttpServer::Shared> {
   tcp::acceptor acceptor;
   std::atomic<bool> stopping{false};
   mutable std::mutex mutex;
+  /// HTTP sessions, to close the idle ones on shutdown.
   std::unordered_map<HttpSession*, std::weak_ptr<HttpSession>> sessions;
+  /// Connections holding a slot: HTTP sessions and the WebSocket sessions
+  /// they were upgraded to.
+  std::size_t open_connections = 0;
 
   Shared(net::io_context& io, ServerContext& c) : ioc(io), context(c), acceptor(net::make_strand(io)) {}
 
@@ -50,16 +57,39 @@ struct HttpServer::Shared : std::enable_shared_from_this<HttpServer::Shared> {
   void on_accept(beast::error_code ec, tcp::socket socket);
 };
 
+class ConnectionSlot {
+public:
+  /// Counts one more open connection; the caller checked the limits.
+  ConnectionSlot(std::shared_ptr<HttpServer::Shared> shared, std::string ip)
+      : shared_(std::move(shared)), ip_(std::move(ip))
+  {
+    std::lock_guard lock(shared_->mutex);
+    ++shared_->open_connections;
+  }
+  ~ConnectionSlot()
+  {
+    shared_->context.connection_limiter.release(ip_);
+    std::lock_guard lock(shared_->mutex);
+    --shared_->open_connections;
+  }
+  ConnectionSlot(const ConnectionSlot&) = delete;
+  ConnectionSlot& operator=(const ConnectionSlot&) = delete;
+
+private:
+  std::shared_ptr<HttpServer::Shared> shared_;
+  std::string ip_;
+};
+
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
 public:
   HttpSession(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared, std::string ip)
-      : stream_(std::move(socket)), shared_(std::move(shared)), ctx_(shared_->context), ip_(std::move(ip))
+      : stream_(std::move(socket)), shared_(std::move(shared)), ctx_(shared_->context), ip_(std::move(ip)),
+        slot_(std::make_shared<ConnectionSlot>(shared_, ip_))
   {
   }
 
   ~HttpSession()
   {
-    ctx_.connection_limiter.release(ip_);
     std::lock_guard lock(shared_->mutex);
     shared_->sessions.erase(this);
   }
@@ -163,7 +193,9 @@ private:
       }
     }
     const Handler handler = match_.route->handler;
-    if (match_.route->runs == Runs::io) {
+    if (match_.route->runs == Runs::websocket && websocket::is_upgrade(request_))
+      return upgrade(*rc);
+    if (match_.route->runs == Runs::io || match_.route->runs == Runs::websocket) {
       Response res;
       try {
         res = handler(*rc);
@@ -217,8 +249,13 @@ private:
     const auth::Role role = rc.claims->role;
     switch (route.access) {
     case Access::open:
-    case Access::viewer:
+    case Access::authenticated:
       return;
+    case Access::viewer:
+      if (auth::role_allows(role, auth::Role::viewer))
+        return;
+      throw Forbidden(fmt::format("a user token may only read its own progress (GET /dashboard/user/{}/progress)",
+                                  rc.claims->sub));
     case Access::user_self:
       if (rc.claims->sub == rc.param("userId") || auth::role_allows(role, auth::Role::viewer))
         return;
@@ -234,6 +271,29 @@ private:
       throw Forbidden(fmt::format("role {} may not call {} {}; admin required", auth::to_string(role),
                                   std::string_view(request_.method_string()), route.pattern));
     }
+  }
+
+  /// Hands the connection to the WebSocket hub; this session ends when its
+  /// last handler returns, the connection's slot goes with the socket.
+  void upgrade(RequestContext& rc)
+  {
+    std::optional<std::int64_t> progress_user;
+    if (!rc.param("userId").empty()) {
+      try {
+        progress_user = rc.id_param("userId");
+      } catch (...) {
+        return finish(error_response(request_, std::current_exception()));
+      }
+    }
+    if (shared_->stopping.load())
+      return finish(error_response(request_, http::status::service_unavailable, "shutting_down",
+                                   "the daemon is shutting down"));
+    request_counter(request_.method(), static_cast<unsigned>(http::status::switching_protocols)).inc();
+    request_histogram().observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+    // The hub's sessions have deadlines of their own.
+    stream_.expires_never();
+    ctx_.ws_hub.accept(stream_.release_socket(), std::move(request_), std::move(*rc.claims), progress_user,
+                       std::move(slot_));
   }
 
   void finish(Response res)
@@ -308,6 +368,7 @@ private:
   std::shared_ptr<HttpServer::Shared> shared_;
   ServerContext& ctx_;
   std::string ip_;
+  std::shared_ptr<ConnectionSlot> slot_;
   beast::flat_buffer buffer_{header_limit * 2};
   std::optional<http::request_parser<http::string_body>> parser_;
   Request request_;
@@ -381,7 +442,7 @@ void HttpServer::Shared::on_accept(beast::error_code ec, tcp::socket socket)
   std::size_t open = 0;
   {
     std::lock_guard lock(mutex);
-    open = sessions.size();
+    open = open_connections;
   }
   if (open >= static_cast<std::size_t>(context.config.daemon.max_connections)) {
     spdlog::debug("{}: refused, {} connections open (daemon.max_connections)", ip, open);
@@ -426,7 +487,7 @@ void HttpServer::start()
 std::size_t HttpServer::connections() const
 {
   std::lock_guard lock(shared_->mutex);
-  return shared_->sessions.size();
+  return shared_->open_connections;
 }
 
 void HttpServer::shutdown(std::function<void()> done)
@@ -455,7 +516,7 @@ void HttpServer::shutdown(std::function<void()> done)
     std::size_t left = 0;
     {
       std::lock_guard lock(s->mutex);
-      left = s->sessions.size();
+      left = s->open_connections;
     }
     if (left == 0 || std::chrono::steady_clock::now() >= deadline) {
       if (left > 0)

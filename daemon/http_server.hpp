@@ -4,17 +4,25 @@
 // time, with the read buffer as their bound; every read has a deadline and
 // size limits (header 8 KiB → 431, body daemon.max_body → 413). Connections
 // are capped globally (daemon.max_connections) and per client IP; at the
-// descriptor limit the acceptor backs off instead of spinning.
+// descriptor limit the acceptor backs off instead of spinning. An upgrade
+// request on a WebSocket route is authorised like any request, then the
+// socket is handed to the WebSocket hub (ServerContext::ws_hub).
 
 #include "daemon/server_context.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 
 namespace dm::daemon {
+
+/// One accepted connection's share of daemon.max_connections and of its
+/// client's per-address limit. Held by the HTTP session and, after an
+/// upgrade, by the WebSocket session it became; released with the last holder.
+class ConnectionSlot;
 
 /// "host:port" or "[v6]:port" as an endpoint (port 0: any free port).
 /// Throws UsageError naming the address.
@@ -33,7 +41,7 @@ public:
   /// their answer (with `Connection: close`). `done` runs on an I/O thread
   /// once no connection is left or after the context's drain_timeout.
   void shutdown(std::function<void()> done);
-  /// Open connections.
+  /// Open connections, WebSocket connections included.
   std::size_t connections() const;
 
   struct Shared;

@@ -28,4 +28,9 @@ Response delete_report(RequestContext& rc);
 // routes_events.cpp
 Response ingest_events(RequestContext& rc);
 
+// routes_websocket.cpp
+Response websocket_stats(RequestContext& rc);
+/// A plain request to a WebSocket endpoint: 426 Upgrade Required.
+Response websocket_only(RequestContext& rc);
+
 } // namespace dm::daemon::handlers

@@ -21,16 +21,19 @@ class WorkerContext;
 
 /// Who may call a route.
 enum class Access {
-  open,       ///< no token (health, metrics, the page)
-  viewer,     ///< any valid token
-  analyst,    ///< analyst or admin
-  admin,      ///< admin only
-  user_self,  ///< a viewer or better, or a token whose sub is the :userId
+  open,          ///< no token (health, metrics, the page)
+  authenticated, ///< any valid token, a learner's (role user) too; the handler decides what it may see
+  viewer,        ///< viewer or better
+  analyst,       ///< analyst or admin
+  admin,         ///< admin only
+  user_self,     ///< a viewer or better, or a token whose sub is the :userId
 };
 
 /// Where the handler runs: inline on the I/O thread (cheap, never blocks)
-/// or on the worker pool (anything touching the database or rendering).
-enum class Runs { io, worker };
+/// or on the worker pool (anything touching the database or rendering). A
+/// `websocket` route hands an authorised upgrade request to the WebSocket
+/// hub; its handler (on the I/O thread) answers a plain request.
+enum class Runs { io, worker, websocket };
 
 struct RequestContext {
   const Request& request;

@@ -7,8 +7,9 @@ namespace {
 using http::verb;
 namespace h = handlers;
 
-// DESIGN 8. Scheduling, alerts and WebSocket statistics answer 501 until
-// those subsystems exist; the WebSocket upgrades are not routes.
+// DESIGN 8. Scheduling and alerts answer 501 until those subsystems exist.
+// The WebSocket endpoints are authorised here like any route, then handed to
+// the hub (Runs::websocket); per dashboard the hub checks the role again.
 constexpr Route table[] = {
     {verb::get, "/healthz", Access::open, Runs::io, h::healthz},
     {verb::get, "/readyz", Access::open, Runs::io, h::readyz},
@@ -40,7 +41,9 @@ constexpr Route table[] = {
     {verb::get, "/alert-rules", Access::analyst, Runs::io, h::not_yet},
     {verb::post, "/alert-rules", Access::admin, Runs::io, h::not_yet},
     {verb::delete_, "/alert-rules/:id", Access::admin, Runs::io, h::not_yet},
-    {verb::get, "/websocket/stats", Access::viewer, Runs::io, h::not_yet},
+    {verb::get, "/websocket/stats", Access::viewer, Runs::io, h::websocket_stats},
+    {verb::get, "/ws/dashboard", Access::authenticated, Runs::websocket, h::websocket_only},
+    {verb::get, "/ws/user/:userId/progress", Access::user_self, Runs::websocket, h::websocket_only},
 };
 
 } // namespace

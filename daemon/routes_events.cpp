@@ -5,7 +5,6 @@
 #include "daemon/server_context.hpp"
 #include "daemon/worker_pool.hpp"
 
-#include "dm/dashboard/refresher.hpp"
 #include "dm/ingest/ingest.hpp"
 #include "dm/metrics/daemon_metrics.hpp"
 
@@ -35,10 +34,8 @@ Response ingest_events(RequestContext& rc)
   options.max_errors = 20;
   const auto result = ingest::ingest_buffer(rc.worker->raw_db(), "body", rc.request.body(), options);
   rc.server.metrics.ingest_rows.labels({kind_name}).inc(static_cast<double>(result.summary.rows));
-  if (*kind == ingest::Kind::requests || *kind == ingest::Kind::host)
-    rc.server.refresher.refresh_now("system_performance");
-  else if (*kind == ingest::Kind::payments)
-    rc.server.refresher.refresh_now("business_kpis");
+  // The load's NOTIFY dm_events reaches this daemon's change listener like
+  // every other daemon's, which recomputes the dashboards it touched.
   return json_response(rc.request, http::status::ok,
                        {{"kind", kind_name}, {"rows", result.summary.rows}, {"seconds", result.seconds}});
 }

@@ -30,6 +30,7 @@ class DbGate;
 class TokenCache;
 class WorkerPool;
 class Readiness;
+class WsHub;
 
 struct ServerContext {
   const config::Config& config;
@@ -52,6 +53,7 @@ struct ServerContext {
   dashboard::SnapshotCache& snapshots;
   dashboard::UserProgressCache& progress;
   dashboard::Refresher& refresher;
+  WsHub& ws_hub;
   /// The dashboard page served at `/` (share/web/index.html).
   std::string web_page;
 };

@@ -69,22 +69,29 @@ std::unique_ptr<pqxx::connection> Context::connect()
   return database().connect();
 }
 
+DaemonClient::CredentialSource Context::credential_source()
+{
+  if (!options_.token.empty())
+    return [token = options_.token] { return Credentials{token, "the token of --token / DMANALYTICS_TOKEN"}; };
+  return [this] {
+    // Short-lived: it only has to outlive this command's requests (or, for a
+    // watch, one connection: it is minted anew for each).
+    std::string token = auth::mint_local_token(config(), state_dir(), std::chrono::minutes(15));
+    return Credentials{std::move(token),
+                       fmt::format("the token signed with {} (run as the daemon's user with its --config and "
+                                   "--state-dir, or pass --token)",
+                                   auth::secret_path(config(), state_dir()).string())};
+  };
+}
+
+std::string Context::daemon_url() const
+{
+  return options_.url.empty() ? std::string(default_daemon_url) : options_.url;
+}
+
 DaemonClient Context::daemon_client(bool offers_local)
 {
-  DaemonClient::CredentialSource credentials;
-  if (!options_.token.empty()) {
-    credentials = [token = options_.token] { return Credentials{token, "the token of --token / DMANALYTICS_TOKEN"}; };
-  } else {
-    credentials = [this] {
-      // Short-lived: it only has to outlive this command's requests.
-      std::string token = auth::mint_local_token(config(), state_dir(), std::chrono::minutes(15));
-      return Credentials{std::move(token),
-                         fmt::format("the token signed with {} (run as the daemon's user with its --config and "
-                                     "--state-dir, or pass --token)",
-                                     auth::secret_path(config(), state_dir()).string())};
-    };
-  }
-  return DaemonClient(options_.url, std::move(credentials), offers_local);
+  return DaemonClient(daemon_url(), credential_source(), offers_local);
 }
 
 bool Context::stderr_is_terminal() noexcept

@@ -58,6 +58,11 @@ public:
   /// or <state>/jwt.secret), as the daemon of the same user reads it.
   /// `offers_local`: the command has --local (see DaemonClient).
   DaemonClient daemon_client(bool offers_local = false);
+  /// The daemon's URL as daemon_client() uses it.
+  std::string daemon_url() const;
+  /// The token daemon_client() sends: --token as given, else a fresh
+  /// short-lived admin token minted from the local secret on each call.
+  DaemonClient::CredentialSource credential_source();
 
   /// Messages on stderr unless -q.
   bool quiet() const noexcept { return options_.quiet; }

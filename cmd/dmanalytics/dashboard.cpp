@@ -1,20 +1,29 @@
 // dmanalytics dashboard show user_progress --user ID | system_performance |
 //                            business_kpis | alerts [--format table|json]
+// dmanalytics dashboard watch TYPE [--user ID]
 //
 // The daemon's dashboards (DESIGN 8), as a summary for people or as the
-// answer's `data` object for scripts.
+// answer's `data` object for scripts; and their WebSocket stream (DESIGN 9)
+// as NDJSON, one message per line.
 
 #include "context.hpp"
 
+#include "dm/http/ws_client.hpp"
 #include "dm/util/error.hpp"
 #include "dm/util/json_text.hpp"
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <span>
 #include <string>
@@ -308,6 +317,40 @@ std::string dashboard_target(std::string_view name, std::int64_t user)
   return "/dashboard/alerts";
 }
 
+/// The dashboard a command names, with the user of user_progress (0 for the
+/// others). Throws UsageError for an unknown name or a bad or misplaced --user.
+struct Chosen {
+  const Dashboard* dashboard = nullptr;
+  std::int64_t user = 0;
+};
+
+Chosen choose_dashboard(const std::string& name, const std::string& user_text)
+{
+  const auto* d =
+      std::find_if(std::begin(dashboards), std::end(dashboards), [&name](const Dashboard& x) { return x.name == name; });
+  if (d == std::end(dashboards))
+    throw UsageError(fmt::format(
+        "unknown dashboard '{}': expected user_progress, system_performance, business_kpis or alerts", name));
+  std::int64_t user = 0;
+  if (d->name == "user_progress") {
+    if (user_text.empty())
+      throw UsageError("user_progress needs --user ID");
+    try {
+      std::size_t used = 0;
+      user = std::stoll(user_text, &used);
+      if (used != user_text.size() || user <= 0)
+        user = 0;
+    } catch (const std::exception&) {
+      user = 0;
+    }
+    if (user == 0)
+      throw UsageError(fmt::format("--user '{}': expected a user id (a positive integer)", user_text));
+  } else if (!user_text.empty()) {
+    throw UsageError("--user applies to user_progress");
+  }
+  return {d, user};
+}
+
 struct ShowCommand {
   std::string dashboard;
   std::string user;
@@ -316,32 +359,12 @@ struct ShowCommand {
 
 void run_show(Context& ctx, const ShowCommand& cmd)
 {
-  const auto* d = std::find_if(std::begin(dashboards), std::end(dashboards),
-                               [&cmd](const Dashboard& x) { return x.name == cmd.dashboard; });
-  if (d == std::end(dashboards))
-    throw UsageError(fmt::format(
-        "unknown dashboard '{}': expected user_progress, system_performance, business_kpis or alerts", cmd.dashboard));
+  const Chosen chosen = choose_dashboard(cmd.dashboard, cmd.user);
   if (cmd.format != "table" && cmd.format != "json")
     throw UsageError(fmt::format("unknown --format '{}': expected table or json", cmd.format));
-  std::int64_t user = 0;
-  if (d->name == "user_progress") {
-    if (cmd.user.empty())
-      throw UsageError("user_progress needs --user ID");
-    try {
-      std::size_t used = 0;
-      user = std::stoll(cmd.user, &used);
-      if (used != cmd.user.size() || user <= 0)
-        user = 0;
-    } catch (const std::exception&) {
-      user = 0;
-    }
-    if (user == 0)
-      throw UsageError(fmt::format("--user '{}': expected a user id (a positive integer)", cmd.user));
-  } else if (!cmd.user.empty()) {
-    throw UsageError("--user applies to user_progress");
-  }
+  const Dashboard* d = chosen.dashboard;
 
-  const json::value answer = ctx.daemon_client().get_json(dashboard_target(d->name, user));
+  const json::value answer = ctx.daemon_client().get_json(dashboard_target(d->name, chosen.user));
   const json::value* data = answer.is_object() ? answer.as_object().if_contains("data") : nullptr;
   if (data == nullptr || !data->is_object())
     throw std::runtime_error(fmt::format("the daemon's {} dashboard has no 'data' object", d->name));
@@ -350,6 +373,171 @@ void run_show(Context& ctx, const ShowCommand& cmd)
     return;
   }
   d->print(data->as_object());
+}
+
+// --- watch -----------------------------------------------------------------------
+
+struct WatchCommand {
+  std::string dashboard;
+  std::string user;
+};
+
+/// Waits between reconnects: 0.5 s, doubled after each failed attempt up to
+/// 30 s, back to 0.5 s once a subscription has delivered its snapshot.
+class Backoff {
+public:
+  std::chrono::milliseconds next()
+  {
+    const auto now = delay_;
+    delay_ = std::min(delay_ * 2, longest);
+    return now;
+  }
+  void reset() { delay_ = shortest; }
+
+private:
+  static constexpr std::chrono::milliseconds shortest{500};
+  static constexpr std::chrono::milliseconds longest{30'000};
+  std::chrono::milliseconds delay_ = shortest;
+};
+
+/// One message as one NDJSON line, flushed at once so that a pipe reader
+/// sees it now. JSON has newlines only as white space, so they become spaces.
+void print_message(std::string message)
+{
+  std::replace_if(message.begin(), message.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  message += '\n';
+  if (std::fwrite(message.data(), 1, message.size(), stdout) != message.size() || std::fflush(stdout) != 0)
+    throw std::runtime_error(fmt::format("cannot write to standard output: {}", std::strerror(errno)));
+}
+
+/// The `type` of a server message ("" when it has none), and for an error its
+/// code and message.
+struct MessageHead {
+  std::string type;
+  std::string code;
+  std::string message;
+};
+
+MessageHead head_of(const std::string& text)
+{
+  MessageHead out;
+  json::error_code ec;
+  const json::value doc = json::parse(text, ec);
+  if (ec || !doc.is_object())
+    return out;
+  auto member = [&doc](std::string_view name) {
+    const json::value* v = doc.as_object().if_contains(name);
+    return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+  };
+  out.type = member("type");
+  out.code = member("code");
+  out.message = member("message");
+  return out;
+}
+
+/// The daemon's answer to the subscription was an error message: the exit
+/// code follows its code.
+[[noreturn]] void throw_refused(std::string_view dashboard, const MessageHead& error)
+{
+  const std::string text = fmt::format("the daemon refused the subscription to {}: {} ({})", dashboard,
+                                       error.message.empty() ? "no reason given" : error.message, error.code);
+  if (error.code == "forbidden")
+    throw Forbidden(text);
+  if (error.code == "unauthorized" || error.code == "unauthorised")
+    throw Unauthorised(text);
+  if (error.code == "not_found")
+    throw NotFound(text);
+  if (error.code == "unknown_dashboard" || error.code == "bad_user_id")
+    throw UsageError(text);
+  throw std::runtime_error(text);
+}
+
+/// The server closed the first connection before its snapshot: a policy
+/// close (1008) refuses this client; any other close is an unreachable daemon.
+[[noreturn]] void throw_closed_before_snapshot(const http::WsClosed& e)
+{
+  if (e.code() == 1008)
+    throw Forbidden(e.what());
+  throw Unreachable(e.what());
+}
+
+void run_watch(Context& ctx, const WatchCommand& cmd)
+{
+  const Chosen chosen = choose_dashboard(cmd.dashboard, cmd.user);
+  const std::string name(chosen.dashboard->name);
+  const std::string url = http::websocket_url(ctx.daemon_url(), "/ws/dashboard");
+  json::object subscribe{{"type", "subscribe"}, {"dashboard", name}};
+  if (chosen.user != 0)
+    subscribe["user_id"] = chosen.user;
+  const std::string subscribe_text = json::serialize(subscribe);
+  const auto credentials = ctx.credential_source();
+  const bool mints_tokens = ctx.options().token.empty();
+
+  http::WsClient ws;
+  ws.interrupt_on({SIGINT, SIGTERM});
+  Backoff backoff;
+  bool ever_subscribed = false;
+  for (;;) {
+    std::string lost;
+    bool subscribed = false;
+    try {
+      const Credentials c = credentials();
+      if (!ws.connect(url, {{"Authorization", "Bearer " + c.token}}))
+        return;
+      ws.send_text(subscribe_text);
+      while (auto message = ws.read()) {
+        if (!subscribed) {
+          const MessageHead head = head_of(*message);
+          if (head.type == "error") {
+            print_message(std::move(*message));
+            ws.close();
+            throw_refused(name, head);
+          }
+          if (head.type == "snapshot" || head.type == "update") {
+            subscribed = ever_subscribed = true;
+            backoff.reset();
+          }
+        }
+        print_message(std::move(*message));
+      }
+      return; // interrupted, and closed
+    } catch (const http::WsClosed& e) {
+      // A policy close before any snapshot refuses this client, not a
+      // connection that broke: retrying would hide it.
+      if (!ever_subscribed)
+        throw_closed_before_snapshot(e);
+      // The daemon ends a connection when its token expires; a token minted
+      // here is minted anew, so that is no loss worth reporting. A given
+      // token is sent again and refused with 401: exit 4.
+      if (e.code() == 1008 && e.reason() == "token expired" && mints_tokens && subscribed) {
+        spdlog::info("dashboard watch: the token expired; reconnecting with a new one");
+        continue;
+      }
+      lost = e.what();
+    } catch (const http::ConnectError& e) {
+      if (!ever_subscribed)
+        throw Unreachable(fmt::format("{}. Is dmanalyticsd running? Start it with `dmanalyticsd` (or `systemctl "
+                                      "start dmanalyticsd`), or give its address with --url",
+                                      e.what()));
+      lost = e.what();
+    } catch (const Unreachable& e) {
+      if (!ever_subscribed)
+        throw;
+      lost = e.what();
+    } catch (const Unavailable& e) {
+      if (!ever_subscribed)
+        throw;
+      lost = e.what();
+    }
+    if (ws.interrupted())
+      return;
+    const auto delay = backoff.next();
+    std::cerr << fmt::format("dashboard watch: connection lost ({}); reconnecting in {:.1f} s\n", lost,
+                             static_cast<double>(delay.count()) / 1000.0)
+              << std::flush;
+    if (!ws.wait_for(delay))
+      return;
+  }
 }
 
 } // namespace
@@ -366,6 +554,14 @@ void setup_dashboard(CLI::App& app, Context& ctx)
   s->add_option("--user", show->user, "user_progress: the user id")->type_name("ID");
   s->add_option("--format", show->format, "table | json (the dashboard's data object)")->capture_default_str();
   s->callback(ctx.command([show, &ctx] { run_show(ctx, *show); }));
+
+  auto watch = std::make_shared<WatchCommand>();
+  auto* w = dashboard->add_subcommand(
+      "watch", "Stream a dashboard's WebSocket messages as NDJSON until interrupted, reconnecting when dropped");
+  w->add_option("dashboard", watch->dashboard, "user_progress | system_performance | business_kpis | alerts")
+      ->required();
+  w->add_option("--user", watch->user, "user_progress: the user id")->type_name("ID");
+  w->callback(ctx.command([watch, &ctx] { run_watch(ctx, *watch); }));
 }
 
 } // namespace dm::cli

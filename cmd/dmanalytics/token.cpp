@@ -30,6 +30,9 @@ void run_issue(Context& ctx, const IssueCommand& cmd)
   const std::chrono::seconds ttl = util::parse_duration(cmd.ttl);
   if (ttl.count() <= 0)
     throw UsageError(fmt::format("--ttl '{}': must be longer than 0 s", cmd.ttl));
+  if (role == auth::Role::user &&
+      (cmd.sub.empty() || cmd.sub.find_first_not_of("0123456789") != std::string::npos))
+    throw UsageError(fmt::format("--role user needs --sub USER_ID (a numeric user id), got '{}'", cmd.sub));
   const std::string sub = cmd.sub.empty() ? "local:" + auth::local_user_name() : cmd.sub;
 
   const auto& config = ctx.config();
@@ -54,7 +57,7 @@ void setup_token(CLI::App& app, Context& ctx)
   auto cmd = std::make_shared<IssueCommand>();
   auto* issue = token->add_subcommand(
       "issue", "Sign a token with the daemon's secret (auth.jwt_secret_file, else <state>/jwt.secret) and print it");
-  issue->add_option("--role", cmd->role, "viewer, analyst or admin")->required()->type_name("ROLE");
+  issue->add_option("--role", cmd->role, "user (one learner's own progress; needs --sub), viewer, analyst or admin")->required()->type_name("ROLE");
   issue->add_option("--sub", cmd->sub, "Subject: a user id, a service name (default local:<user>)")->type_name("SUB");
   issue->add_option("--ttl", cmd->ttl, "Lifetime: 90s, 15m, 1h, 2d, 1w, 1h30m")->capture_default_str()->type_name("DURATION");
   issue->callback(ctx.command([cmd, &ctx] { run_issue(ctx, *cmd); }));

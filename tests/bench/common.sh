@@ -24,8 +24,10 @@ bench_cleanup() {
   [[ -n $keep_state ]] || rm -rf "$state"
 }
 trap bench_cleanup EXIT
+# A command the daemon is started under (e.g. taskset -c 0); empty by default.
+daemon_launcher=()
 start_daemon() {
-  "$bin/dmanalyticsd" --state-dir "$state/state" --listen 127.0.0.1:0 >"$state/daemon.out" 2>"$state/daemon.err" &
+  "${daemon_launcher[@]}" "$bin/dmanalyticsd" --state-dir "$state/state" --listen 127.0.0.1:0 >"$state/daemon.out" 2>"$state/daemon.err" &
   daemon_pid=$!
   for _ in $(seq 200); do grep -q "listening on" "$state/daemon.out" && return 0; sleep 0.1; done
   echo "bench: the daemon did not start: $(cat "$state/daemon.err")" >&2

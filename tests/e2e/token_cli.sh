@@ -74,7 +74,12 @@ signed_with "$token" "$dir/configured.secret"
 
 # Usage errors: exit 2 with a clear message, no token on stdout.
 expect_exit 2 "$cli" --state-dir "$dir" token issue --role root
-[[ $err == *"unknown role 'root' (expected viewer, analyst or admin)"* ]] || fail "bad role: $err"
+[[ $err == *"unknown role 'root' (expected user, viewer, analyst or admin)"* ]] || fail "bad role: $err"
+expect_exit 2 "$cli" --state-dir "$dir" token issue --role user --sub anna
+[[ $err == *"--role user needs --sub USER_ID (a numeric user id), got 'anna'"* ]] || fail "user role without a user id: $err"
+learner=$("$cli" --state-dir "$dir" token issue --role user --sub 42 2>/dev/null)
+lp=$(payload "$learner")
+[[ $(claim "$lp" role) == user && $(claim "$lp" sub) == 42 ]] || fail "user token claims: $lp"
 expect_exit 2 "$cli" --state-dir "$dir" token issue --role admin --ttl 5x
 [[ $err == *"invalid duration '5x'"* ]] || fail "bad ttl: $err"
 expect_exit 2 "$cli" --state-dir "$dir" token issue --role admin --ttl 0

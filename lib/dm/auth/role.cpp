@@ -11,7 +11,8 @@ namespace dm::auth {
 
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Role>, 3> role_names{{
+constexpr std::array<std::pair<std::string_view, Role>, 4> role_names{{
+    {"user", Role::user},
     {"viewer", Role::viewer},
     {"analyst", Role::analyst},
     {"admin", Role::admin},
@@ -24,7 +25,7 @@ Role parse_role(std::string_view text)
   for (const auto& [name, role] : role_names)
     if (name == text)
       return role;
-  throw UsageError(fmt::format("unknown role '{}' (expected viewer, analyst or admin)", text));
+  throw UsageError(fmt::format("unknown role '{}' (expected user, viewer, analyst or admin)", text));
 }
 
 std::string_view to_string(Role role) noexcept

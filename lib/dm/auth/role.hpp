@@ -1,14 +1,16 @@
 #pragma once
 // The roles of DESIGN 8, carried in a token's `role` claim. Each role holds
-// every right of the ones below it: admin ⊇ analyst ⊇ viewer.
+// every right of the ones below it: admin ⊇ analyst ⊇ viewer ⊇ user. A `user`
+// token belongs to one learner (its `sub`) and may only read that learner's
+// own progress.
 
 #include <string_view>
 
 namespace dm::auth {
 
-enum class Role { viewer, analyst, admin };
+enum class Role { user, viewer, analyst, admin };
 
-/// `viewer`, `analyst` or `admin` (exactly, lower case). Throws dm::UsageError
+/// `user`, `viewer`, `analyst` or `admin` (exactly, lower case). Throws dm::UsageError
 /// naming the value and the valid ones otherwise.
 Role parse_role(std::string_view text);
 

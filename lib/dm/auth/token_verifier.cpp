@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <jwt.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <memory>
 
@@ -104,6 +106,12 @@ std::string subject_claim(const json::object& claims)
   return string_claim(claims, "sub");
 }
 
+bool is_user_id(std::string_view sub)
+{
+  return !sub.empty() && sub.size() <= 19 &&
+         std::all_of(sub.begin(), sub.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+}
+
 Role role_claim(const json::object& claims)
 {
   const auto* value = claims.if_contains("role");
@@ -112,10 +120,10 @@ Role role_claim(const json::object& claims)
   if (!value->is_string())
     refuse("token role claim is not a string");
   const std::string_view role = value->get_string();
-  for (const Role r : {Role::viewer, Role::analyst, Role::admin})
+  for (const Role r : {Role::user, Role::viewer, Role::analyst, Role::admin})
     if (to_string(r) == role)
       return r;
-  refuse(fmt::format("token role '{}' is unknown (expected viewer, analyst or admin)", printable(role)));
+  refuse(fmt::format("token role '{}' is unknown (expected user, viewer, analyst or admin)", printable(role)));
 }
 
 /// The matched audience; refuses a token that does not name `required`.
@@ -231,6 +239,8 @@ Claims TokenVerifier::verify(std::string_view token, std::int64_t now_unix) cons
   c.aud = check_audience(claims, audience_);
   c.sub = subject_claim(claims);
   c.role = role_claim(claims);
+  if (c.role == Role::user && !is_user_id(c.sub))
+    refuse(fmt::format("token with role user has no numeric sub ('{}'): it must name the learner", printable(c.sub)));
   return c;
 }
 

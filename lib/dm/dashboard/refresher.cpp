@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace dm::dashboard {
 
@@ -16,9 +17,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// Whether a failure means the connection is gone (so it must be dropped and
-/// made anew) rather than one query having failed on a working connection.
-/// Looks through nested exceptions, since callers may add context.
+/// The earlier of two commit instants, 0 standing for none.
+Micros earliest_change(Micros a, Micros b) noexcept
+{
+  if (a == 0)
+    return b;
+  if (b == 0)
+    return a;
+  return std::min(a, b);
+}
+
+} // namespace
+
 bool is_connection_failure(const std::exception& e)
 {
   if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
@@ -39,8 +49,6 @@ bool is_connection_failure(const std::exception& e)
   }
   return false;
 }
-
-} // namespace
 
 RefresherOptions refresher_options(const config::RefreshConfig& refresh)
 {
@@ -99,7 +107,7 @@ void Refresher::stop()
     thread_.join();
 }
 
-bool Refresher::refresh_now(std::string_view dashboard)
+bool Refresher::refresh_now(std::string_view dashboard, Micros changed_at)
 {
   {
     const std::lock_guard lock(mutex_);
@@ -107,6 +115,7 @@ bool Refresher::refresh_now(std::string_view dashboard)
     if (it == jobs_.end())
       return false;
     it->forced = true;
+    it->changed_at = earliest_change(it->changed_at, changed_at);
     woken_ = true;
   }
   wake_.notify_all();
@@ -152,16 +161,20 @@ void Refresher::run()
     // Cleared before the work, so a refresh_now() arriving meanwhile asks for
     // another run (its data may be newer than this one's snapshot).
     next->forced = false;
+    const Micros changed_at = std::exchange(next->changed_at, 0);
     lock.unlock();
     std::string error;
     const auto started = Clock::now();
-    const Outcome outcome = refresh(*next, error);
+    const Outcome outcome = refresh(*next, changed_at, error);
     lock.lock();
+    // A failed attempt published nothing: the change is still unreflected.
+    if (outcome != Outcome::ok)
+      next->changed_at = earliest_change(next->changed_at, changed_at);
     settle(*next, outcome, error, started);
   }
 }
 
-Refresher::Outcome Refresher::refresh(const Job& job, std::string& error)
+Refresher::Outcome Refresher::refresh(const Job& job, Micros changed_at, std::string& error)
 {
   try {
     if (!conn_)
@@ -173,7 +186,7 @@ Refresher::Outcome Refresher::refresh(const Job& job, std::string& error)
   try {
     const Micros now = options_.clock ? options_.clock() : util::now();
     const auto started = Clock::now();
-    cache_.publish(job.dashboard, job.compute(*conn_, now), now);
+    cache_.publish(job.dashboard, job.compute(*conn_, now), now, changed_at);
     const std::chrono::duration<double> took = Clock::now() - started;
     if (options_.on_update)
       options_.on_update(job.dashboard, took.count());

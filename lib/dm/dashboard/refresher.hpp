@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -41,6 +42,11 @@ struct RefresherOptions {
   /// The instant dashboards are computed for; empty = util::now().
   std::function<Micros()> clock;
 };
+
+/// Whether a failure means the connection is gone (so it must be dropped and
+/// made anew) rather than one query having failed on a working connection.
+/// Looks through nested exceptions.
+bool is_connection_failure(const std::exception& e);
 
 /// The intervals of `[dashboard.refresh]` (seconds), other options at their defaults.
 RefresherOptions refresher_options(const config::RefreshConfig& refresh);
@@ -73,9 +79,13 @@ public:
   void stop();
 
   /// Recomputes `dashboard` as soon as the thread is free (and the back-off,
-  /// during an outage, allows). Returns false for a dashboard the refresher
-  /// does not keep (see cached_dashboards).
-  bool refresh_now(std::string_view dashboard);
+  /// during an outage, allows). Calls arriving before that recompute starts
+  /// coalesce into it. `changed_at`: the commit instant of the ingest that
+  /// asks for it (0 = none); the publish carries the earliest one pending
+  /// (Snapshot::changed_at), also when an attempt fails and a later one
+  /// publishes. Returns false for a dashboard the refresher does not keep
+  /// (see cached_dashboards).
+  bool refresh_now(std::string_view dashboard, Micros changed_at = 0);
 
   /// Whether the database answered the latest attempt and the latest refresh
   /// of every dashboard succeeded. False before the first refresh.
@@ -92,6 +102,8 @@ private:
     // Guarded by mutex_:
     std::chrono::steady_clock::time_point due{};
     bool forced = false;
+    /// Earliest commit instant a forced refresh is pending for; 0 = none.
+    Micros changed_at = 0;
     bool refreshed = false; ///< published at least once
     bool failing = false;   ///< the latest attempt failed on a working connection
   };
@@ -99,7 +111,7 @@ private:
 
   void run();
   /// Computes and publishes one dashboard; called on the thread without the lock.
-  Outcome refresh(const Job& job, std::string& error);
+  Outcome refresh(const Job& job, Micros changed_at, std::string& error);
   /// Records the outcome of one job (under the lock).
   void settle(Job& job, Outcome outcome, const std::string& error, std::chrono::steady_clock::time_point started);
   void update_health();

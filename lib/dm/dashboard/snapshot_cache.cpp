@@ -15,7 +15,8 @@ std::shared_ptr<const Snapshot> SnapshotCache::get(std::string_view dashboard) c
   return it == latest_.end() ? nullptr : it->second;
 }
 
-std::shared_ptr<const Snapshot> SnapshotCache::publish(std::string_view dashboard, boost::json::object data, Micros ts)
+std::shared_ptr<const Snapshot> SnapshotCache::publish(std::string_view dashboard, boost::json::object data, Micros ts,
+                                                       Micros changed_at)
 {
   // Serialise before taking any lock: it is the expensive part.
   auto body = std::make_shared<const std::string>(util::json_text(data));
@@ -26,7 +27,7 @@ std::shared_ptr<const Snapshot> SnapshotCache::publish(std::string_view dashboar
     const std::lock_guard lock(mutex_);
     auto it = latest_.find(dashboard);
     const std::uint64_t seq = it == latest_.end() ? 1 : it->second->seq + 1;
-    snapshot = std::make_shared<const Snapshot>(Snapshot{std::string(dashboard), seq, ts, std::move(body)});
+    snapshot = std::make_shared<const Snapshot>(Snapshot{std::string(dashboard), seq, ts, std::move(body), changed_at});
     if (it == latest_.end())
       latest_.emplace(std::string(dashboard), snapshot);
     else
@@ -36,6 +37,14 @@ std::shared_ptr<const Snapshot> SnapshotCache::publish(std::string_view dashboar
   for (const auto& [token, subscriber] : *subscribers)
     (*subscriber)(snapshot);
   return snapshot;
+}
+
+void SnapshotCache::erase(std::string_view dashboard)
+{
+  const std::lock_guard lock(mutex_);
+  const auto it = latest_.find(dashboard);
+  if (it != latest_.end())
+    latest_.erase(it);
 }
 
 SnapshotCache::Token SnapshotCache::subscribe(Subscriber subscriber)

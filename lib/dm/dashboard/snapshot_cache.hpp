@@ -30,6 +30,10 @@ struct Snapshot {
   /// The serialised JSON data object, served as is by REST and wrapped by the
   /// WebSocket hub.
   std::shared_ptr<const std::string> body;
+  /// The earliest ingest commit instant whose change this snapshot is the
+  /// first to reflect; 0 when it was not made for a change (a timer refresh),
+  /// or when the commit instant is unknown.
+  Micros changed_at = 0;
 };
 
 /// Thread-safe: every method may be called from any thread.
@@ -51,7 +55,13 @@ public:
   /// time in seq order: a concurrent publish waits until the subscribers of
   /// this one have returned. Returns the new snapshot. An exception from a
   /// subscriber is not caught here: subscribers must not throw.
-  std::shared_ptr<const Snapshot> publish(std::string_view dashboard, boost::json::object data, Micros ts);
+  /// `changed_at`: see Snapshot::changed_at.
+  std::shared_ptr<const Snapshot> publish(std::string_view dashboard, boost::json::object data, Micros ts,
+                                          Micros changed_at = 0);
+
+  /// Forgets the snapshot of `dashboard` (a key no one watches any more); the
+  /// next publish of it starts again at seq 1. Subscribers are not called.
+  void erase(std::string_view dashboard);
 
   /// Registers a callback for every later publish (of every dashboard).
   /// Subscribers may call get(), subscribe() and unsubscribe(), but not

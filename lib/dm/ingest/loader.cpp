@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace dm::ingest {
 
 namespace {
@@ -47,6 +49,18 @@ void Loader::seen(util::Micros ts) noexcept
     summary_.last_ts = ts;
 }
 
+void Loader::touched(std::int64_t user_id)
+{
+  // Events come in runs per user: the repeat check keeps the set off the hot path.
+  if (summary_.all_users || (user_id == last_touched_ && !touched_.empty()))
+    return;
+  last_touched_ = user_id;
+  if (touched_.insert(user_id).second && touched_.size() > max_notified_users) {
+    summary_.all_users = true;
+    touched_ = {};
+  }
+}
+
 void Loader::wrong_kind(Kind got) const
 {
   if (got != kind_)
@@ -58,6 +72,7 @@ void Loader::add(const UserRecord& r)
   wrong_kind(Kind::users);
   users_.insert_or_assign(r.user_id, r);
   ++summary_.rows;
+  touched(r.user_id);
   if (r.signup_at)
     seen(*r.signup_at);
 }
@@ -77,6 +92,7 @@ void Loader::add(const LearningRecord& r)
   c.optional(r.score, [&c](float v) { c.float4(v); });
   learning_.add(r);
   ++summary_.rows;
+  touched(r.user_id);
   seen(r.ts);
 }
 
@@ -92,6 +108,7 @@ void Loader::add(const PaymentRecord& r)
   c.optional(r.amount_cents, [&c](std::int64_t v) { c.int64(v); });
   c.optional(r.currency, [&c](const std::string& v) { c.text(v); });
   ++summary_.rows;
+  touched(r.user_id);
   seen(r.ts);
 }
 
@@ -160,6 +177,8 @@ LoadSummary Loader::finish()
   summary_.rollup_rows += learning_.write(conn_);
   summary_.rollup_rows += requests_.write(conn_);
   summary_.rollup_rows += hosts_.write(conn_);
+  summary_.users.assign(touched_.begin(), touched_.end());
+  std::sort(summary_.users.begin(), summary_.users.end());
   return summary_;
 }
 
@@ -168,7 +187,17 @@ void notify_loaded(db::PgConnection& conn, const LoadSummary& s)
   boost::json::object payload{{"kind", name_of(s.kind)}, {"rows", s.rows}};
   payload["from"] = s.first_ts ? boost::json::value(util::format_rfc3339_utc(*s.first_ts)) : nullptr;
   payload["to"] = s.last_ts ? boost::json::value(util::format_rfc3339_utc(*s.last_ts)) : nullptr;
-  conn.query_value("SELECT pg_notify('dm_events', $1)", {boost::json::serialize(payload)});
+  if (s.all_users)
+    payload["users"] = "*";
+  else
+    payload["users"] = boost::json::value_from(s.users);
+  // The server appends "at" so that it is read in the statement itself.
+  std::string text = boost::json::serialize(payload);
+  text.back() = ',';
+  text += R"("at":)";
+  conn.query_value(
+      "SELECT pg_notify('dm_events', $1 || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint || '}')",
+      {std::move(text)});
 }
 
 } // namespace dm::ingest

@@ -14,6 +14,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <unordered_set>
+#include <vector>
 
 namespace dm::ingest {
 
@@ -23,7 +25,15 @@ struct LoadSummary {
   std::uint64_t rollup_rows = 0;
   std::optional<util::Micros> first_ts; ///< earliest event time (users: signup_at)
   std::optional<util::Micros> last_ts;
+  /// The distinct users the rows name, ascending, when there are at most
+  /// max_notified_users of them; otherwise empty and all_users is set.
+  std::vector<std::int64_t> users;
+  bool all_users = false;
 };
+
+/// The most users a change signal names one by one (20 bytes each at most,
+/// so the NOTIFY payload stays well under PostgreSQL's 8000 bytes).
+inline constexpr std::size_t max_notified_users = 256;
 
 class Loader final : public RecordSink {
 public:
@@ -45,6 +55,7 @@ public:
 
 private:
   void seen(util::Micros ts) noexcept;
+  void touched(std::int64_t user_id);
   void wrong_kind(Kind got) const;
 
   db::PgConnection& conn_;
@@ -56,9 +67,16 @@ private:
   std::map<std::int64_t, UserRecord> users_; ///< last row per user wins
   LoadSummary summary_;
   bool finished_ = false;
+  /// Users named so far, until there are more than max_notified_users.
+  std::unordered_set<std::int64_t> touched_;
+  std::int64_t last_touched_ = 0;
 };
 
-/// Sends `NOTIFY dm_events` with {"kind","rows","from","to"} (delivered on commit).
+/// Sends `NOTIFY dm_events` with {"kind","rows","from","to","users","at"}:
+/// `users` the ids of summary.users, or "*" when summary.all_users; `at` the
+/// server's clock_timestamp() in microseconds since the epoch, read by this
+/// statement (call it just before commit: it stands for the commit instant).
+/// Delivered on commit only, like the rows.
 void notify_loaded(db::PgConnection& conn, const LoadSummary& summary);
 
 } // namespace dm::ingest

@@ -36,13 +36,14 @@ DaemonMetrics::DaemonMetrics()
       dashboard_update_latency(
           registry
               .histogram("dashboard_update_latency_seconds",
-                         "Time from a change signal (NOTIFY or refresh timer) to its snapshot being queued.")
+                         "Time from an ingest commit to the WebSocket frame of the first snapshot reflecting it "
+                         "being written to a subscriber's socket.")
               .labels({})),
       websocket_connections(
           registry.gauge("websocket_connections", "Open WebSocket connections.").labels({})),
       websocket_messages_dropped(registry
                                      .counter("websocket_messages_dropped_total",
-                                              "WebSocket connections closed because the client read too slowly.")
+                                              "WebSocket frames never written because their subscriber read too slowly and was closed (1008).")
                                      .labels({})),
       websocket_messages_conflated(
           registry

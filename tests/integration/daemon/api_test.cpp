@@ -282,6 +282,14 @@ TEST_CASE("dashboards come from the snapshot cache; user progress by role or own
   CHECK(data.at("user_id") == 7);
   CHECK(d.get("/dashboard/user/987654/progress", viewer).status == 404);
   CHECK(d.get("/dashboard/user/x/progress", viewer).status == 400);
+
+  // A learner's token reads its own progress and nothing else.
+  const auto learner = d.token(Role::user, "7");
+  CHECK(d.get("/dashboard/user/7/progress", learner).status == 200);
+  CHECK(d.get("/dashboard/user/8/progress", learner).status == 403);
+  CHECK(d.get("/dashboard/system/performance", learner).status == 403);
+  CHECK(d.get("/dashboard/alerts", learner).status == 403);
+  CHECK(d.get("/reports", learner).status == 403);
 }
 
 TEST_CASE("limits: header 431, body 413, rate limit 429 with Retry-After", "[daemon][limits]")

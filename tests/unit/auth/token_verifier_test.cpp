@@ -254,12 +254,24 @@ TEST_CASE("the role claim is required and must be known", "[auth][jwt]")
   CHECK_THAT(refusal(v, sign(hs256_header, fmt::format(R"({{"sub":"a","exp":{}}})", now + 60), secret)),
              Equals("token has no role claim"));
   CHECK_THAT(refusal(v, sign(hs256_header, claims("", now + 60, "root"), secret)),
-             Equals("token role 'root' is unknown (expected viewer, analyst or admin)"));
+             Equals("token role 'root' is unknown (expected user, viewer, analyst or admin)"));
   CHECK_THAT(refusal(v, sign(hs256_header, claims("", now + 60, "Admin"), secret)), Contains("'Admin' is unknown"));
   CHECK_THAT(refusal(v, sign(hs256_header, fmt::format(R"({{"role":["admin"],"exp":{}}})", now + 60), secret)),
              Equals("token role claim is not a string"));
   for (const auto& [name, role] : {std::pair{"viewer", Role::viewer}, {"analyst", Role::analyst}, {"admin", Role::admin}})
     CHECK(v.verify(sign(hs256_header, claims("", now + 60, name), secret), now).role == role);
+}
+
+TEST_CASE("a user token names its learner by a numeric sub", "[auth][jwt]")
+{
+  const auto v = verifier();
+  const auto c = v.verify(sign(hs256_header, claims("", now + 60, "user"), secret), now);
+  CHECK(c.role == Role::user);
+  CHECK(c.sub == "42");
+  CHECK_THAT(refusal(v, sign(hs256_header, fmt::format(R"({{"sub":"anna","role":"user","exp":{}}})", now + 60), secret)),
+             Equals("token with role user has no numeric sub ('anna'): it must name the learner"));
+  CHECK_THAT(refusal(v, sign(hs256_header, fmt::format(R"({{"role":"user","exp":{}}})", now + 60), secret)),
+             Contains("token with role user has no numeric sub"));
 }
 
 TEST_CASE("secrets shorter than 32 bytes are refused", "[auth][jwt]")
