@@ -3,11 +3,13 @@
 // with the commit instant as changed_at.
 
 #include "running_daemon.hpp"
+#include "ws_test_client.hpp"
 
 #include "daemon/server_context.hpp"
 #include "dm/dashboard/dashboards.hpp"
 #include "dm/dashboard/snapshot_cache.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
 using dm::auth::Role;
@@ -64,4 +66,43 @@ TEST_CASE("two daemons: an ingest through A refreshes B's dashboard with changed
   CHECK(after->changed_at > 0);
   CHECK(after->changed_at >= posted - 1000);
   CHECK(after->changed_at <= dm::util::now());
+}
+
+TEST_CASE("two daemons: a WebSocket subscriber of B gets the progress a POST to A changed", "[daemon][notify][ws]")
+{
+  RunningDaemon a(slow_dashboards);
+  RunningDaemon b([&a](dm::daemon::DaemonOptions& o) {
+    slow_dashboards(o);
+    o.config.database.url = a.db().url();
+  });
+  REQUIRE(RunningDaemon::eventually([&] {
+    return a.db().scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                         " AND query LIKE 'LISTEN%dm_events%'") == "2";
+  }));
+  // A learner's own stream on daemon B, before the learner has any data.
+  dm::test::WsClientOptions options;
+  options.token = b.token(Role::user, "4711");
+  dm::test::WsTestClient learner(b.port(), "/ws/user/4711/progress", options);
+  REQUIRE(learner.upgraded());
+  const auto first = learner.next_json();
+  REQUIRE(first.at("type") == "snapshot");
+  CHECK(first.at("dashboard") == "user_progress");
+  CHECK(first.at("user_id") == 4711);
+  const auto seq = first.at("seq").as_int64();
+
+  const auto response = a.post("/events/learning", a.token(Role::analyst),
+                               R"({"ts":"2026-11-02T08:15:20Z","user_id":4711,"session_id":90,"kind":"question_answered","topic":"Überholen","correct":true,"answer_ms":4200})"
+                               "\n"
+                               R"({"ts":"2026-11-02T08:16:20Z","user_id":4711,"session_id":90,"kind":"question_answered","topic":"Überholen","correct":false,"answer_ms":5100})"
+                               "\n",
+                               "application/x-ndjson");
+  REQUIRE(response.status == 200);
+
+  const auto update = learner.next_json(10s);
+  CHECK(update.at("type") == "update");
+  CHECK(update.at("seq").as_int64() == seq + 1);
+  // The data is the learner's progress after the ingest: two answers, one right.
+  const auto text = boost::json::serialize(update.at("data"));
+  CHECK(text.find("\"Überholen\"") != std::string::npos);
+  CHECK(text.find("\"answered\":2") != std::string::npos);
 }
