@@ -12,6 +12,7 @@
 
 namespace dm::cli {
 void setup_token(CLI::App& app, Context& ctx);
+void setup_schedule(CLI::App& app, Context& ctx);
 } // namespace dm::cli
 
 int main(int argc, char** argv)
@@ -25,6 +26,7 @@ int main(int argc, char** argv)
   dm::cli::setup_global_options(app, options);
   dm::cli::Context ctx{options};
   dm::cli::setup_report(app, ctx);
+  dm::cli::setup_schedule(app, ctx);
   dm::cli::setup_dashboard(app, ctx);
   dm::cli::setup_status(app, ctx);
   dm::cli::setup_db(app, ctx);
