@@ -6,10 +6,13 @@
 #include "dm/metrics/daemon_metrics.hpp"
 #include "dm/util/time.hpp"
 
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <vector>
+
+#include <unistd.h>
 
 namespace dm::daemon {
 
@@ -81,10 +84,61 @@ std::string WsHub::refusal(const auth::Claims& claims, const WsTopic& topic)
 void WsHub::accept(boost::asio::ip::tcp::socket socket, Request upgrade, auth::Claims claims,
                    std::optional<std::int64_t> progress_user, std::shared_ptr<ConnectionSlot> slot)
 {
+  const int shard = rehome(socket);
   auto session = std::make_shared<WsSession>(*this, std::move(socket), std::move(claims), progress_user,
-                                             std::move(slot));
+                                             std::move(slot), shard);
   add(session);
-  session->run(std::move(upgrade));
+  if (shard < 0)
+    return session->run(std::move(upgrade));
+  // The session's strand is now its shard's: start there.
+  auto executor = session->executor();
+  boost::asio::post(executor, [session = std::move(session), upgrade = std::move(upgrade)]() mutable {
+    session->run(std::move(upgrade));
+  });
+}
+
+int WsHub::rehome(boost::asio::ip::tcp::socket& socket)
+{
+  namespace net = boost::asio;
+  net::io_context* context = nullptr;
+  const auto executor = socket.get_executor();
+  if (const auto* strand = executor.target<Shard>())
+    context = &strand->get_inner_executor().context();
+  else if (const auto* plain = executor.target<net::io_context::executor_type>())
+    context = &plain->context();
+  if (context == nullptr)
+    return -1;
+  std::optional<Shard> shard;
+  int index = -1;
+  {
+    const std::lock_guard lock(mutex_);
+    if (shard_context_ == nullptr) {
+      shard_context_ = context;
+      shards_.reserve(shard_count);
+      for (std::size_t i = 0; i < shard_count; ++i)
+        shards_.push_back(net::make_strand(*context));
+    }
+    if (shard_context_ != context)
+      return -1;
+    index = static_cast<int>(next_shard_++ % shards_.size());
+    shard = shards_[static_cast<std::size_t>(index)];
+  }
+  boost::system::error_code ec;
+  const auto protocol = socket.local_endpoint(ec).protocol();
+  if (ec)
+    return -1;
+  const auto handle = socket.release(ec);
+  if (ec)
+    return -1;
+  boost::asio::ip::tcp::socket moved(*shard);
+  moved.assign(protocol, handle, ec);
+  if (ec) {
+    spdlog::warn("WebSocket connection lost while moving it to its shard: {}", ec.message());
+    ::close(handle);
+    return -1;
+  }
+  socket = std::move(moved);
+  return index;
 }
 
 void WsHub::shutdown()
@@ -236,7 +290,11 @@ std::shared_ptr<const WsFrame> WsHub::snapshot_frame(const std::shared_ptr<const
 
 void WsHub::on_publish(const std::shared_ptr<const dashboard::Snapshot>& snapshot)
 {
-  std::vector<std::shared_ptr<WsSession>> subscribers;
+  using Batch = std::vector<std::shared_ptr<WsSession>>;
+  std::vector<Batch> batches;
+  std::vector<Shard> shards;
+  Batch others; // sessions on an executor of their own
+  std::size_t count = 0;
   WsTopic topic;
   {
     const std::lock_guard lock(mutex_);
@@ -244,15 +302,34 @@ void WsHub::on_publish(const std::shared_ptr<const dashboard::Snapshot>& snapsho
     if (it == topics_.end())
       return;
     topic = it->second.topic;
-    subscribers.reserve(it->second.sessions.size());
-    for (auto& [raw, weak] : it->second.sessions)
-      if (auto session = weak.lock())
-        subscribers.push_back(std::move(session));
+    shards = shards_;
+    batches.resize(shards.size());
+    const std::size_t per_shard = it->second.sessions.size() / std::max<std::size_t>(1, shards.size()) + 1;
+    for (auto& batch : batches)
+      batch.reserve(per_shard);
+    for (auto& [raw, weak] : it->second.sessions) {
+      auto session = weak.lock();
+      if (!session)
+        continue;
+      ++count;
+      if (raw->shard_ >= 0)
+        batches[static_cast<std::size_t>(raw->shard_)].push_back(std::move(session));
+      else
+        others.push_back(std::move(session));
+    }
   }
-  if (subscribers.empty())
+  if (count == 0)
     return;
   const auto frame = make_data_frame(snapshot, topic, false);
-  for (auto& session : subscribers)
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    if (batches[i].empty())
+      continue;
+    boost::asio::post(shards[i], [frame, batch = std::move(batches[i])] {
+      for (const auto& session : batch)
+        session->enqueue_data(frame, false);
+    });
+  }
+  for (auto& session : others)
     session->deliver(frame);
 }
 

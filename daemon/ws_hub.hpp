@@ -2,9 +2,11 @@
 // The WebSocket hub (DESIGN 1 and 9): who subscribes to which dashboard, and
 // the fan-out of the snapshot cache to them. The hub subscribes once to the
 // SnapshotCache; for each published snapshot that has subscribers it builds
-// the "update" frame once and queues the same buffer to every subscriber by
-// posting to its strand, so a publish never waits for a socket and a slow
-// client never delays the others. "snapshot" frames (a new subscriber's
+// the "update" frame once and queues the same buffer to every subscriber, so
+// a publish never waits for a socket and a slow client never delays the
+// others. Connections are spread over a fixed set of strands (shards) of the
+// I/O context: a publish posts one handler per shard, which queues the frame
+// to each of the shard's subscribers in turn. "snapshot" frames (a new subscriber's
 // first) are built on demand, once per snapshot.
 //
 // User progress lives in the cache under a key per learner; the hub asks for
@@ -19,7 +21,9 @@
 #include "dm/auth/claims.hpp"
 #include "dm/dashboard/snapshot_cache.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <array>
 #include <atomic>
@@ -120,6 +124,10 @@ public:
 private:
   friend class WsSession;
 
+  using Shard = boost::asio::strand<boost::asio::io_context::executor_type>;
+  /// Strands the connections are spread over.
+  static constexpr std::size_t shard_count = 16;
+
   struct Topic {
     WsTopic topic;
     std::unordered_map<WsSession*, std::weak_ptr<WsSession>> sessions;
@@ -130,6 +138,9 @@ private:
   std::string cache_key(const WsTopic& topic) const;
   void on_publish(const std::shared_ptr<const dashboard::Snapshot>& snapshot);
   void update_subscriber_gauge(WsDashboard dashboard, std::size_t count);
+  /// Moves `socket` onto one of the shards; its index, or -1 when the socket
+  /// stays on its own executor (not an io_context's).
+  int rehome(boost::asio::ip::tcp::socket& socket);
 
   // For WsSession.
   void add(const std::shared_ptr<WsSession>& session);
@@ -161,6 +172,9 @@ private:
   std::unordered_map<std::string, Topic> topics_; ///< by cache key; erased when empty
   std::array<std::size_t, 4> subscribers_{};
   bool shutting_down_ = false;
+  boost::asio::io_context* shard_context_ = nullptr;
+  std::vector<Shard> shards_; ///< created with the first connection, then fixed
+  std::size_t next_shard_ = 0;
 
   /// Held across the count and the call, so watch/unwatch reach the feed in
   /// the order of the counts. Never taken by on_publish.

@@ -76,6 +76,29 @@ std::optional<WsDashboard> parse_dashboard(std::string_view name) noexcept
   return std::nullopt;
 }
 
+namespace {
+
+/// RFC 6455 5.2: FIN + text, the payload length in 7, 7+16 or 7+64 bits.
+std::string server_text_header(std::size_t size)
+{
+  std::string header;
+  header += static_cast<char>(0x81);
+  if (size < 126) {
+    header += static_cast<char>(size);
+  } else if (size <= 0xffff) {
+    header += static_cast<char>(126);
+    header += static_cast<char>((size >> 8) & 0xff);
+    header += static_cast<char>(size & 0xff);
+  } else {
+    header += static_cast<char>(127);
+    for (int shift = 56; shift >= 0; shift -= 8)
+      header += static_cast<char>((static_cast<std::uint64_t>(size) >> shift) & 0xff);
+  }
+  return header;
+}
+
+} // namespace
+
 std::shared_ptr<const WsFrame> make_data_frame(std::shared_ptr<const dashboard::Snapshot> snapshot, WsTopic topic,
                                                bool is_snapshot)
 {
@@ -96,6 +119,7 @@ std::shared_ptr<const WsFrame> make_data_frame(std::shared_ptr<const dashboard::
   out += R"(","data":)";
   out += *snapshot->body;
   out += '}';
+  frame->header = server_text_header(out.size());
   frame->snapshot = std::move(snapshot);
   frame->topic = topic;
   frame->is_snapshot = is_snapshot;
@@ -108,6 +132,7 @@ std::shared_ptr<const WsFrame> make_error_frame(std::string_view code, std::stri
   frame->text = util::json_text(json::object{{"type", "error"},
                                              {"code", json::string_view(code.data(), code.size())},
                                              {"message", json::string_view(message.data(), message.size())}});
+  frame->header = server_text_header(frame->text.size());
   return frame;
 }
 

@@ -37,6 +37,10 @@ struct WsTopic {
 struct WsFrame {
   /// The whole JSON text of the frame.
   std::string text;
+  /// The WebSocket frame header of `text` as a server sends it (FIN, text
+  /// opcode, unmasked, no extension bits): `header` then `text` is the frame
+  /// on the wire.
+  std::string header;
   /// The snapshot a data frame carries (its cache key is the unit of
   /// conflation); nullptr for an error frame.
   std::shared_ptr<const dashboard::Snapshot> snapshot;

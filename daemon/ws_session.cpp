@@ -9,7 +9,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <charconv>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 namespace dm::daemon {
 
@@ -40,8 +45,8 @@ std::string close_reason_text(std::string reason)
 } // namespace
 
 WsSession::WsSession(WsHub& hub, tcp::socket socket, auth::Claims claims, std::optional<std::int64_t> progress_user,
-                     std::shared_ptr<ConnectionSlot> slot)
-    : hub_(hub), ws_(std::move(socket)), claims_(std::move(claims)), progress_user_(progress_user),
+                     std::shared_ptr<ConnectionSlot> slot, int shard)
+    : hub_(hub), shard_(shard), ws_(std::move(socket)), claims_(std::move(claims)), progress_user_(progress_user),
       slot_(std::move(slot)), housekeeping_timer_(ws_.get_executor()), write_timer_(ws_.get_executor()),
       close_timer_(ws_.get_executor())
 {
@@ -130,6 +135,14 @@ void WsSession::on_read(beast::error_code ec, std::size_t)
 void WsSession::on_control(websocket::frame_type kind)
 {
   last_heard_ = clock::now();
+  if (kind != websocket::frame_type::pong) {
+    // Beast answers from inside this read: from now on it may write.
+    beast_writes_ = true;
+    // Its answer would land in the middle of the frame being written
+    // directly; the connection cannot continue.
+    if (direct_writing_)
+      tear_down();
+  }
   if (kind == websocket::frame_type::close)
     return;
   if (last_heard_ - control_window_ >= std::chrono::seconds(1)) {
@@ -271,10 +284,62 @@ void WsSession::push(std::shared_ptr<const WsFrame> frame)
   write_next();
 }
 
+bool WsSession::direct_write_allowed() const
+{
+  return !beast_writes_ && !ping_pending_ && ws_.is_open();
+}
+
 void WsSession::write_next()
 {
-  if (writing_ || closing_ || queue_.empty())
+  while (!writing_ && !closing_ && !queue_.empty()) {
+    if (!direct_write_allowed())
+      return write_through_beast();
+    const WsFrame& frame = *queue_.front();
+    // Header and payload in one system call, without an asynchronous
+    // operation when the socket takes the whole frame (the usual case).
+    std::array<iovec, 2> parts{iovec{const_cast<char*>(frame.header.data()), frame.header.size()},
+                               iovec{const_cast<char*>(frame.text.data()), frame.text.size()}};
+    msghdr message{};
+    message.msg_iov = parts.data();
+    message.msg_iovlen = parts.size();
+    const std::size_t total = frame.header.size() + frame.text.size();
+    const ssize_t sent = ::sendmsg(ws_.next_layer().native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR)
+      continue;
+    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+      return finish();
+    if (sent < 0 || sent == 0)
+      return write_through_beast(); // nothing written: Beast waits for the socket
+    const auto done = static_cast<std::size_t>(sent);
+    if (done == total) {
+      const auto written = std::move(queue_.front());
+      queue_.pop_front();
+      hub_.count_sent(*written);
+      continue;
+    }
+    writing_ = true;
+    direct_writing_ = true;
+    write_started_ = clock::now();
+    if (!write_timer_armed_) {
+      write_timer_armed_ = true;
+      write_timer_.expires_at(write_started_ + hub_.options().write_timeout);
+      write_timer_.async_wait(beast::bind_front_handler(&WsSession::on_write_deadline, shared_from_this()));
+    }
+    std::array<net::const_buffer, 2> rest{net::buffer(frame.header), net::buffer(frame.text)};
+    if (done < frame.header.size())
+      rest[0] += done;
+    else {
+      rest[0] = net::const_buffer();
+      rest[1] += done - frame.header.size();
+    }
+    net::async_write(ws_.next_layer(), rest,
+                     beast::bind_front_handler(&WsSession::on_direct_write, shared_from_this()));
     return;
+  }
+}
+
+void WsSession::write_through_beast()
+{
   writing_ = true;
   write_started_ = clock::now();
   // One timer for many writes: armed when idle, it checks the write in
@@ -286,6 +351,24 @@ void WsSession::write_next()
   }
   ws_.async_write(net::buffer(queue_.front()->text),
                   beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
+}
+
+void WsSession::on_direct_write(beast::error_code ec, std::size_t)
+{
+  writing_ = false;
+  direct_writing_ = false;
+  if (ec)
+    return finish();
+  const auto written = std::move(queue_.front());
+  queue_.pop_front();
+  hub_.count_sent(*written);
+  if (close_after_write_)
+    return start_close();
+  if (ping_due_) {
+    ping_due_ = false;
+    send_ping();
+  }
+  write_next();
 }
 
 void WsSession::on_write(beast::error_code ec, std::size_t)
@@ -334,12 +417,21 @@ void WsSession::on_housekeeping(beast::error_code ec)
   if (now >= next_ping_) {
     next_ping_ = now + options.heartbeat_interval;
     // A ping still waiting behind a stuck write is not repeated.
-    if (!ping_pending_) {
-      ping_pending_ = true;
-      ws_.async_ping({}, [self = shared_from_this()](beast::error_code) { self->ping_pending_ = false; });
-    }
+    if (direct_writing_)
+      ping_due_ = true;
+    else if (!ping_pending_)
+      send_ping();
   }
   schedule_housekeeping();
+}
+
+void WsSession::send_ping()
+{
+  ping_pending_ = true;
+  ws_.async_ping({}, [self = shared_from_this()](beast::error_code) {
+    self->ping_pending_ = false;
+    self->write_next();
+  });
 }
 
 void WsSession::drop(std::string reason)
@@ -369,6 +461,16 @@ void WsSession::close_now(close_code code, std::string reason)
     if (!ec)
       self->tear_down();
   });
+  close_after_write_.emplace(code, std::move(reason));
+  // Beast writes the close frame once the frame going to the socket directly is out.
+  if (!direct_writing_)
+    start_close();
+}
+
+void WsSession::start_close()
+{
+  auto [code, reason] = std::move(*close_after_write_);
+  close_after_write_.reset();
   ws_.async_close(websocket::close_reason(code, close_reason_text(std::move(reason))),
                   [self = shared_from_this()](beast::error_code) {});
 }

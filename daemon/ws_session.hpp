@@ -13,7 +13,12 @@
 // so is one sending control frames faster than the hub allows, and one whose
 // token expires (exp + leeway).
 //
-// Threading: everything runs on the connection's strand; deliver() and
+// Frames go to the TCP socket directly (header and payload in one system
+// call, no asynchronous operation when the socket takes them at once) while
+// Beast has no write of its own to make; through Beast otherwise.
+//
+// Threading: everything runs on the connection's strand (its shard's, shared
+// with other connections, when the hub moved it there); deliver() and
 // close() may be called from any thread. The session lives while one of its
 // operations is pending (shared_from_this); the hub holds weak pointers.
 
@@ -50,13 +55,16 @@ public:
   /// at once; nullopt on `/ws/dashboard`. `slot` is the connection's share
   /// of daemon.max_connections, held until the session is destroyed.
   WsSession(WsHub& hub, tcp::socket socket, auth::Claims claims, std::optional<std::int64_t> progress_user,
-            std::shared_ptr<ConnectionSlot> slot);
+            std::shared_ptr<ConnectionSlot> slot, int shard = -1);
   ~WsSession();
   WsSession(const WsSession&) = delete;
   WsSession& operator=(const WsSession&) = delete;
 
   /// Answers the upgrade (101) and starts reading. On the socket's strand.
   void run(Request upgrade);
+
+  /// The strand everything of this session runs on.
+  boost::asio::any_io_executor executor() { return ws_.get_executor(); }
 
   /// Queues a data frame of a topic this session subscribed to (ignored
   /// when it has unsubscribed since). From any thread; never waits.
@@ -67,6 +75,7 @@ public:
   void close(close_code code, std::string reason);
 
 private:
+  friend class WsHub;
   using clock = std::chrono::steady_clock;
 
   struct Subscription {
@@ -91,7 +100,17 @@ private:
   /// Queues a frame at the end; drops the subscriber when over the bound.
   void push(std::shared_ptr<const WsFrame> frame);
   void write_next();
+  /// Whether the next frame may go straight to the TCP socket: the stream
+  /// is open and Beast has no write of its own pending or to come (no ping
+  /// of ours in flight, no ping or close of the client answered by Beast).
+  bool direct_write_allowed() const;
+  /// Writes the front frame through Beast.
+  void write_through_beast();
   void on_write(boost::beast::error_code ec, std::size_t bytes);
+  /// The rest of a frame the socket took only part of.
+  void on_direct_write(boost::beast::error_code ec, std::size_t bytes);
+  void start_close();
+  void send_ping();
   void on_write_deadline(boost::beast::error_code ec);
 
   void schedule_housekeeping();
@@ -108,6 +127,8 @@ private:
   Subscription* find(const WsTopic& topic);
 
   WsHub& hub_;
+  /// The hub's shard whose strand the socket is on; -1: a strand of its own.
+  const int shard_;
   boost::beast::websocket::stream<tcp::socket, false> ws_;
   auth::Claims claims_;
   std::optional<std::int64_t> progress_user_;
@@ -132,6 +153,10 @@ private:
   bool writing_ = false;
   bool write_timer_armed_ = false;
   bool ping_pending_ = false;
+  bool ping_due_ = false;      ///< a ping waits for the end of a direct write
+  bool direct_writing_ = false; ///< the rest of a frame goes to the socket directly
+  bool beast_writes_ = false;  ///< the client sent a ping or close (Beast answers it)
+  std::optional<std::pair<close_code, std::string>> close_after_write_; ///< waits for the direct write
   bool closing_ = false;       ///< a close frame is on its way (or the socket is gone)
   bool finished_ = false;
   std::optional<std::pair<close_code, std::string>> close_after_accept_;
