@@ -1,6 +1,5 @@
 #include "dm/report/activity.hpp"
 
-#include "dm/report/calendar.hpp"
 #include "dm/report/sql_util.hpp"
 
 #include <fmt/format.h>
@@ -29,12 +28,13 @@ std::string user_activity_rows_sql(pqxx::transaction_base& txn, const ActivityRa
   std::string sql;
   auto add = [&sql](const std::string& part) { sql += (sql.empty() ? "" : " UNION ALL ") + part; };
   if (r.days_from < r.days_to)
-    add(fmt::format("SELECT user_id, answered, correct FROM dm.user_active_days WHERE day >= {}::date AND day < {}::date",
+    add(fmt::format("SELECT user_id, answered, correct FROM dm.user_active_days WHERE day >= {}::date AND day < {}::date"
+                    " AND events > 0",
                     txn.quote(utc_date(r.days_from)), txn.quote(utc_date(r.days_to))));
   for (auto [a, b] : {std::pair{r.from, r.days_from}, std::pair{r.days_to, r.to}})
     if (a < b)
       add(fmt::format("SELECT user_id, answered, correct FROM dm.learning_user_hourly"
-                      " WHERE hour >= {}::timestamptz AND hour < {}::timestamptz",
+                      " WHERE hour >= {}::timestamptz AND hour < {}::timestamptz AND events > 0",
                       txn.quote(ts(a)), txn.quote(ts(b))));
   if (sql.empty())
     sql = "SELECT 0::bigint AS user_id, 0 AS answered, 0 AS correct WHERE false";
@@ -47,15 +47,6 @@ std::int64_t active_users_rollup(pqxx::transaction_base& txn, util::Micros from,
     return 0;
   return as_int(txn.exec1(fmt::format("SELECT count(DISTINCT user_id) FROM ({}) a",
                                       user_activity_rows_sql(txn, activity_ranges(from, to))))[0]);
-}
-
-bool local_days_are_utc_days(const Period& p)
-{
-  for (const LocalDay& d : local_days(p))
-    if (d.start % util::micros_per_day != 0 || d.end % util::micros_per_day != 0 ||
-        d.end - d.start != util::micros_per_day || local_date(d.start, p.tz) != utc_date(d.start))
-      return false;
-  return true;
 }
 
 } // namespace dm::report::detail

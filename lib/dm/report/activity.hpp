@@ -3,7 +3,8 @@
 // UTC days inside it from dm.user_active_days (one row per user and day), the
 // hours around them from dm.learning_user_hourly (one row per user and hour).
 // Both count the same events, so their union is exact, and a day row stands
-// for all of a user's hour rows of that day.
+// for all of a user's hour rows of that day. A row without events (one that
+// only moved a session counter) is no activity.
 
 #include "dm/report/report.hpp"
 
@@ -29,10 +30,6 @@ std::string user_activity_rows_sql(pqxx::transaction_base& txn, const ActivityRa
 /// Distinct users with any learning event in [from, to) (whole hours), from
 /// the rollups.
 std::int64_t active_users_rollup(pqxx::transaction_base& txn, util::Micros from, util::Micros to);
-
-/// Whether every local day of [from, to) in `tz` is exactly one UTC day, so
-/// that per-day questions can be answered from dm.user_active_days alone.
-bool local_days_are_utc_days(const Period& p);
 
 /// "YYYY-MM-DD" of a UTC instant.
 std::string utc_date(util::Micros t);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <map>
 #include <tuple>
 #include <unordered_map>
@@ -27,93 +28,6 @@ std::pair<std::int64_t, double> sessions_exact(pqxx::transaction_base& txn, cons
       " WHERE ts >= $1 AND ts < $2 AND session_id IS NOT NULL GROUP BY session_id) s",
       ts(p.from), ts(p.to));
   return {as_int(r[0]), as_double(r[1]) / 60.0};
-}
-
-/// Sessions of the period from the rollup (a session is assumed to last less
-/// than 7 days): the count and mean length over the period, and per local
-/// day the sessions whose [first_ts, last_ts] overlaps it.
-///
-/// Sessions wholly inside the period are measured on learning_sessions;
-/// those crossing a bound on their raw events inside the period. One scan of
-/// the sessions starting in or up to 7 days before the period, grouped by
-/// the UTC hours of their first and last instant inside the period (a few
-/// thousand groups, spread over local days here; date_bin is plain
-/// arithmetic, several times cheaper per row than a zone-aware date_trunc).
-struct SessionStats {
-  std::int64_t count = 0;
-  double minutes = 0;
-  std::vector<std::int64_t> per_day; ///< indexed like local_days(p)
-  std::unordered_map<std::int64_t, std::int64_t> per_user; ///< sessions overlapping the period, by user
-};
-
-SessionStats sessions_rollup(pqxx::transaction_base& txn, const Period& p)
-{
-  const auto days = local_days(p);
-  SessionStats out;
-  out.per_day.assign(days.size(), 0);
-  std::vector<std::int64_t> starts(days.size() + 1, 0); // +n from the first day, -n after the last
-  std::int64_t inner = 0;
-  double inner_seconds = 0;
-  // Per user: the segments' sessions per user, and the count and length
-  // of the sessions wholly inside the period.
-  for (const auto& row : txn.exec_params(
-           "SELECT user_id, count(*), count(*) FILTER (WHERE first_ts >= $1 AND last_ts < $2),"
-           " extract(epoch FROM sum(last_ts - first_ts) FILTER (WHERE first_ts >= $1 AND last_ts < $2))"
-           " FROM dm.learning_sessions"
-           " WHERE first_ts > $1::timestamptz - interval '7 days' AND first_ts < $2 AND last_ts >= $1 GROUP BY user_id",
-           ts(p.from), ts(p.to))) {
-    out.per_user.emplace(row[0].as<std::int64_t>(), as_int(row[1]));
-    inner += as_int(row[2]);
-    inner_seconds += as_double(row[3]);
-  }
-  // Per first and last hour inside the period, spread over the local days.
-  for (const auto& row : txn.exec_params(
-           "SELECT extract(epoch FROM h1)::int8, extract(epoch FROM h2)::int8, n"
-           " FROM (SELECT date_bin('1 hour', greatest(first_ts, $1), '2000-01-01Z') AS h1,"
-           "        date_bin('1 hour', least(last_ts, $2::timestamptz - interval '1 microsecond'), '2000-01-01Z') AS h2,"
-           "        count(*) AS n"
-           "       FROM dm.learning_sessions"
-           "       WHERE first_ts > $1::timestamptz - interval '7 days' AND first_ts < $2 AND last_ts >= $1"
-           "       GROUP BY 1, 2) g",
-           ts(p.from), ts(p.to))) {
-    // The days holding the first and last hour: binary search on day ends.
-    auto day_of = [&days](util::Micros t) {
-      return static_cast<std::size_t>(
-          std::upper_bound(days.begin(), days.end(), t, [](util::Micros v, const LocalDay& d) { return v < d.end; }) -
-          days.begin());
-    };
-    const std::size_t first = day_of(as_int(row[0]) * util::micros_per_second);
-    const std::size_t last = day_of(as_int(row[1]) * util::micros_per_second);
-    if (first >= days.size() || last >= days.size() || first > last)
-      continue;
-    starts[first] += as_int(row[2]);
-    starts[last + 1] -= as_int(row[2]);
-  }
-  std::int64_t running = 0;
-  for (std::size_t i = 0; i < days.size(); ++i)
-    out.per_day[i] = running += starts[i];
-
-  // Sessions crossing a bound: those starting in the 7 days before the
-  // period that reach into it, and those starting in the period that end after it.
-  const pqxx::row edge = txn.exec_params1(
-      "WITH before AS (SELECT session_id, last_ts FROM dm.learning_sessions"
-      "                WHERE first_ts > $1::timestamptz - interval '7 days' AND first_ts < $1 AND last_ts >= $1),"
-      " after AS (SELECT session_id, first_ts FROM dm.learning_sessions"
-      "           WHERE first_ts >= greatest($1::timestamptz, $2::timestamptz - interval '7 days') AND first_ts < $2"
-      "             AND last_ts >= $2)"
-      " SELECT count(*), coalesce(sum(extract(epoch FROM mx - mn)), 0) FROM ("
-      "  SELECT session_id, min(ts) AS mn, max(ts) AS mx FROM ("
-      "   SELECT session_id, ts FROM dm.learning_events"
-      "   WHERE ts >= $1 AND ts < $2 AND ts <= (SELECT max(last_ts) FROM before)"
-      "     AND session_id IN (SELECT session_id FROM before)"
-      "   UNION ALL"
-      "   SELECT session_id, ts FROM dm.learning_events"
-      "   WHERE ts >= $1 AND ts < $2 AND ts >= (SELECT min(first_ts) FROM after)"
-      "     AND session_id IN (SELECT session_id FROM after)) e GROUP BY session_id) s",
-      ts(p.from), ts(p.to));
-  out.count = inner + as_int(edge[0]);
-  out.minutes = ratio(inner_seconds + as_double(edge[1]), static_cast<double>(out.count)) / 60.0;
-  return out;
 }
 
 /// The local wall time `days` days before `to`: the start of the WAU and
@@ -148,27 +62,6 @@ std::vector<DayCounts> daily_exact(pqxx::transaction_base& txn, const Period& p,
            " FROM dm.learning_events WHERE ts >= $1 AND ts < $2 GROUP BY 1",
            ts(p.from), ts(p.to), p.tz))
     by_day[row[0].as<std::string>()] = DayCounts{as_int(row[1]), as_int(row[2]), as_int(row[3])};
-  std::vector<DayCounts> out;
-  for (const LocalDay& d : days)
-    out.push_back(by_day.count(d.date) != 0 ? by_day[d.date] : DayCounts{});
-  return out;
-}
-
-/// Active users and questions per local day from the rollups (sessions are
-/// filled in by the caller). When local days are UTC days, a row of
-/// user_active_days is one active user that day.
-std::vector<DayCounts> daily_rollup(pqxx::transaction_base& txn, const Period& p, const std::vector<LocalDay>& days,
-                                    bool utc_days)
-{
-  std::map<std::string, DayCounts> by_day;
-  const std::string sql =
-      utc_days ? "SELECT day::text, count(*), sum(answered) FROM dm.user_active_days"
-                 " WHERE day >= $1::date AND day < $2::date AND $3::text IS NOT NULL GROUP BY day"
-               : "SELECT (hour AT TIME ZONE $3)::date::text, count(DISTINCT user_id), sum(answered)"
-                 " FROM dm.learning_user_hourly WHERE hour >= $1 AND hour < $2 GROUP BY 1";
-  for (const auto& row : txn.exec_params(sql, utc_days ? utc_date(p.from) : ts(p.from),
-                                         utc_days ? utc_date(p.to) : ts(p.to), p.tz))
-    by_day[row[0].as<std::string>()] = DayCounts{as_int(row[1]), 0, as_int(row[2])};
   std::vector<DayCounts> out;
   for (const LocalDay& d : days)
     out.push_back(by_day.count(d.date) != 0 ? by_day[d.date] : DayCounts{});
@@ -233,7 +126,7 @@ void cohort_activity_sql(pqxx::transaction_base& txn, const Period& p, const Coh
       exact ? "SELECT DISTINCT user_id, date_trunc('week', ts AT TIME ZONE $3) AS aw FROM dm.learning_events"
               " WHERE ts >= $1 AND ts < $2"
             : "SELECT DISTINCT user_id, date_trunc('week', hour AT TIME ZONE $3) AS aw FROM dm.learning_user_hourly"
-              " WHERE hour >= $1 AND hour < $2";
+              " WHERE hour >= $1 AND hour < $2 AND events > 0";
   for (const auto& row : txn.exec_params(
            "WITH c AS (SELECT user_id, date_trunc('week', signup_at AT TIME ZONE $3) AS w FROM dm.users"
            "           WHERE signup_at >= $1 AND signup_at < $2),"
@@ -329,90 +222,376 @@ Section segment_section(const Segments& segments)
   return s;
 }
 
-/// What the rollup path learns per user in one pass over the activity
-/// rollup: the active-user KPIs, the segments and the cohorts.
-struct UserPass {
-  std::int64_t active = 0, wau = 0, mau = 0;
+/// Everything the engagement report shows but the sections' layout.
+struct Engagement {
+  std::int64_t active = 0, wau = 0, mau = 0, sessions = 0, questions = 0, user_days = 0, new_users = 0;
+  double minutes = 0;
+  std::vector<DayCounts> daily;
   Segments segments;
   CohortCounts cohorts;
 };
 
-/// One pass over the user activity of [lo, hi) (the period, the 30 days
-/// before `to` and the cohort weeks), grouped by user: whether the user was
-/// active in the period, the WAU and MAU windows, the answers in the period,
-/// the cohort weeks with activity (a bit per week), with the user's
-/// attributes; `sessions` holds the sessions per user in the period. From user_active_days when local
-/// days are UTC days over [lo, hi) and every bound is a UTC midnight, else
-/// from learning_user_hourly.
-UserPass user_pass(pqxx::transaction_base& txn, const Period& p, util::Micros wau_start, util::Micros mau_start,
-                   const CohortWeeks& w, const std::unordered_map<std::int64_t, std::int64_t>& sessions)
+/// An instant in microseconds since 1970, as SQL.
+std::string epoch_us(const char* column)
 {
+  return fmt::format("(extract(epoch FROM {}) * 1000000)::int8", column);
+}
+
+/// Sessions this long or longer are read one by one (the partial index
+/// dm.learning_sessions_long); shorter ones are counted from the hourly
+/// session counters.
+constexpr util::Micros long_session = 12 * util::micros_per_hour;
+
+/// The hours of the range the rollup path reads, from the UTC midnight at or
+/// before its start: per hour, the local day of the period and the cohort
+/// week it falls in (-1: none), and the windows holding it.
+struct HourGrid {
+  enum : std::uint8_t { in_period = 1, in_wau = 2, in_mau = 4 };
+  struct Slot {
+    std::int32_t day = -1, week = -1;
+    std::uint8_t windows = 0;
+  };
+  util::Micros from = 0;
+  std::vector<Slot> slots;
+
+  /// The slot of an hour, or nullptr outside the grid.
+  const Slot* at(util::Micros hour) const
+  {
+    if (hour < from)
+      return nullptr;
+    const auto i = static_cast<std::size_t>((hour - from) / util::micros_per_hour);
+    return i < slots.size() ? &slots[i] : nullptr;
+  }
+};
+
+/// A session read one by one: those crossing the period's bounds and the long
+/// ones, with what its raw events inside the period show.
+struct EdgeSession {
+  std::int64_t user_id = 0;
+  util::Micros first_ts = 0, last_ts = 0;
+  util::Micros min_ts = 0, max_ts = 0; ///< of its events in the period, when `in_period`
+  bool in_period = false;
+  std::vector<std::int32_t> days; ///< local days of the period with an event of it
+};
+
+/// The engagement report from the rollups, exact for whole-hour zones.
+///
+/// Users: one pass over dm.user_active_days (a row per user and UTC day, with
+/// the UTC hours of the day the user was active in): each active hour lands
+/// on its local day, cohort week and the period, WAU and MAU windows; the
+/// period's answers and session counters come from the whole UTC days inside
+/// the period and from dm.learning_user_hourly for the hours around them.
+///
+/// Sessions: a session is counted in the hour of its first event
+/// (dm.learning_session_hours). Those starting before the period and reaching
+/// into it, those reaching past its end and those of 12 hours or more are read
+/// one by one with their raw events inside the period; every other session
+/// lies inside the period, has its events on the local days of its first and
+/// last event only (no local day between the first and the last is shorter
+/// than 12 hours), and is counted on the day of its first event, and on the
+/// next day when it is still open at that day's start (sessions open at an
+/// instant = started before it - ended before it).
+///
+/// Returns false, computing nothing, when the rollups cannot answer exactly
+/// (a bound inside an hour, a zone with a fractional offset in the range).
+bool engagement_rollup(pqxx::transaction_base& txn, const Period& p, const std::vector<LocalDay>& days,
+                       const CohortWeeks& w, util::Micros wau_start, util::Micros mau_start, Engagement& out)
+{
+  constexpr util::Micros hour = util::micros_per_hour;
   const util::Micros lo = std::min({p.from, wau_start, mau_start, w.first});
   const util::Micros hi = std::max(p.to, w.end);
-  bool by_day = local_days_are_utc_days(Period{lo, hi, p.tz});
+  if (!whole_hour_offsets(p.tz, lo, hi))
+    return false;
   for (util::Micros t : {p.from, p.to, wau_start, mau_start, w.first, w.end})
-    by_day = by_day && t % util::micros_per_day == 0;
-  auto range = [&](util::Micros a, util::Micros b) {
-    return by_day ? fmt::format("day >= {}::date AND day < {}::date", txn.quote(utc_date(a)), txn.quote(utc_date(b)))
-                  : fmt::format("hour >= {}::timestamptz AND hour < {}::timestamptz", txn.quote(ts(a)), txn.quote(ts(b)));
+    if (t % hour != 0)
+      return false;
+  for (std::size_t k = 0; k < days.size(); ++k)
+    if (days[k].start % hour != 0 || (k > 0 && k + 1 < days.size() && days[k].end - days[k].start < long_session))
+      return false;
+
+  // Cohort weeks: [bounds[j], bounds[j + 1]); bits per user while they fit.
+  std::vector<util::Micros> week_bounds;
+  for (std::size_t j = 0; j <= w.mondays.size(); ++j)
+    week_bounds.push_back(j == w.mondays.size() ? w.end : add_weeks(w.first, static_cast<int>(j), p.tz));
+  const bool week_bits = w.mondays.size() <= 64;
+
+  HourGrid grid;
+  grid.from = util::floor_to(lo, util::micros_per_day);
+  const util::Micros grid_to = util::floor_to(hi + util::micros_per_day - 1, util::micros_per_day);
+  grid.slots.resize(static_cast<std::size_t>((grid_to - grid.from) / hour));
+  {
+    std::size_t d = 0, j = 0;
+    for (std::size_t i = 0; i < grid.slots.size(); ++i) {
+      const util::Micros t = grid.from + static_cast<util::Micros>(i) * hour;
+      HourGrid::Slot& s = grid.slots[i];
+      while (d < days.size() && days[d].end <= t)
+        ++d;
+      if (d < days.size() && days[d].start <= t)
+        s.day = static_cast<std::int32_t>(d);
+      while (j + 1 < week_bounds.size() && week_bounds[j + 1] <= t)
+        ++j;
+      if (j + 1 < week_bounds.size() && week_bounds[j] <= t)
+        s.week = static_cast<std::int32_t>(j);
+      if (t >= p.from && t < p.to)
+        s.windows |= HourGrid::in_period;
+      if (t >= wau_start && t < p.to)
+        s.windows |= HourGrid::in_wau;
+      if (t >= mau_start && t < p.to)
+        s.windows |= HourGrid::in_mau;
+    }
+  }
+
+  // Users.
+  struct UserState {
+    std::uint32_t slot = 0;
+    std::uint8_t windows = 0;
+    bool known = false; ///< has a dm.users row
+    std::uint64_t weeks = 0;
+    std::int64_t answered = 0, correct = 0, sessions = 0;
   };
-  const std::string first_week_date = txn.quote(w.mondays.empty() ? local_date(w.first, p.tz) : w.mondays.front());
-  const std::string local_day = by_day ? "day" : fmt::format("(hour AT TIME ZONE {})::date", txn.quote(p.tz));
-  // One bit per cohort week fits a bigint up to 63 weeks; beyond, the
-  // cohorts are counted by SQL.
-  const bool week_bits = w.mondays.size() <= 63;
-  const std::string weeks =
-      week_bits ? fmt::format("bit_or(1::int8 << (({} - {}::date) / 7)) FILTER (WHERE {})", local_day, first_week_date,
-                              range(w.first, w.end))
-                : "NULL::int8";
-  const std::string sql = fmt::format(
-      "SELECT a.in_p, a.in_wau, a.in_mau, a.answered, a.correct, a.weeks, a.user_id,"
-      " coalesce(u.platform, '(unknown)'), coalesce(u.country, '(unknown)'), coalesce(u.channel, '(unknown)'),"
-      " CASE WHEN u.signup_at >= $1 AND u.signup_at < $2"
-      "  THEN (date_trunc('week', u.signup_at AT TIME ZONE $3)::date - {first_week}::date) / 7 END"
-      " FROM (SELECT user_id, bool_or({p}) AS in_p, bool_or({wau}) AS in_wau, bool_or({mau}) AS in_mau,"
-      "        sum(answered) FILTER (WHERE {p}) AS answered, sum(correct) FILTER (WHERE {p}) AS correct,"
-      "        {weeks} AS weeks"
-      "       FROM {table} WHERE {all} GROUP BY user_id) a"
-      " LEFT JOIN dm.users u USING (user_id)",
-      fmt::arg("first_week", first_week_date), fmt::arg("p", range(p.from, p.to)), fmt::arg("wau", range(wau_start, p.to)),
-      fmt::arg("mau", range(mau_start, p.to)), fmt::arg("weeks", weeks),
-      fmt::arg("table", by_day ? "dm.user_active_days" : "dm.learning_user_hourly"), fmt::arg("all", range(lo, hi)));
-  UserPass out;
-  const int n_weeks = static_cast<int>(w.mondays.size());
-  for (const auto& row : txn.exec_params(sql, ts(w.first), ts(w.end), p.tz)) {
-    if (row[1].as<bool>())
-      ++out.wau;
-    if (row[2].as<bool>())
-      ++out.mau;
-    if (row[0].as<bool>()) {
-      ++out.active;
-      const auto it = sessions.find(row[6].as<std::int64_t>());
-      const double user_sessions = it == sessions.end() ? 0.0 : static_cast<double>(it->second);
-      for (std::size_t d = 0; d < 3; ++d) {
-        SegmentSums& v = out.segments[d][row[static_cast<int>(7 + d)].as<std::string>()];
-        ++v.users;
-        v.sessions += user_sessions;
-        v.answered += as_double(row[3]);
-        v.correct += as_double(row[4]);
+  std::unordered_map<std::int64_t, UserState> users;
+  auto user = [&users](std::int64_t id) -> UserState& {
+    auto [it, inserted] = users.try_emplace(id);
+    if (inserted)
+      it->second.slot = static_cast<std::uint32_t>(users.size() - 1);
+    return it->second;
+  };
+  std::vector<std::uint64_t> user_day_pairs; ///< local day << 32 | user slot
+  const ActivityRanges inner = activity_ranges(p.from, p.to);
+  for_each_int_row<6>(
+      txn,
+      fmt::format("SELECT user_id, day - date '1970-01-01', hours, answered, correct, sessions FROM dm.user_active_days"
+                  " WHERE day >= {}::date AND day < {}::date",
+                  txn.quote(utc_date(grid.from)), txn.quote(utc_date(grid_to))),
+      [&](const std::array<std::int64_t, 6>& row) {
+        UserState& u = user(row[0]);
+        const util::Micros day = row[1] * util::micros_per_day;
+        std::int32_t last_day = -1;
+        for (auto hours = static_cast<std::uint32_t>(row[2]); hours != 0; hours &= hours - 1) {
+          const HourGrid::Slot* s = grid.at(day + std::countr_zero(hours) * hour);
+          if (s == nullptr)
+            continue;
+          u.windows |= s->windows;
+          if (s->week >= 0 && week_bits)
+            u.weeks |= std::uint64_t{1} << s->week;
+          if (s->day >= 0 && s->day != last_day) {
+            user_day_pairs.push_back(static_cast<std::uint64_t>(s->day) << 32 | u.slot);
+            last_day = s->day;
+          }
+        }
+        if (day >= inner.days_from && day < inner.days_to) {
+          u.answered += row[3];
+          u.correct += row[4];
+          u.sessions += row[5];
+        }
+      });
+  for (auto [a, b] : {std::pair{inner.from, inner.days_from}, std::pair{inner.days_to, inner.to}})
+    if (a < b)
+      for_each_int_row<4>(txn,
+                          fmt::format("SELECT user_id, answered, correct, sessions FROM dm.learning_user_hourly"
+                                      " WHERE hour >= {}::timestamptz AND hour < {}::timestamptz",
+                                      txn.quote(ts(a)), txn.quote(ts(b))),
+                          [&](const std::array<std::int64_t, 4>& row) {
+                            UserState& u = user(row[0]);
+                            u.answered += row[1];
+                            u.correct += row[2];
+                            u.sessions += row[3];
+                          });
+
+  // Distinct users per local day.
+  out.daily.assign(days.size(), DayCounts{});
+  std::sort(user_day_pairs.begin(), user_day_pairs.end());
+  user_day_pairs.erase(std::unique(user_day_pairs.begin(), user_day_pairs.end()), user_day_pairs.end());
+  for (std::uint64_t pair : user_day_pairs)
+    ++out.daily[pair >> 32].users;
+  for (const DayCounts& d : out.daily)
+    out.user_days += d.users;
+  // Questions per local day, from the hourly answers per topic.
+  for_each_int_row<2>(txn,
+                      fmt::format("SELECT {}, sum(answered) FROM dm.learning_topic_hourly"
+                                  " WHERE hour >= {}::timestamptz AND hour < {}::timestamptz GROUP BY hour",
+                                  epoch_us("hour"), txn.quote(ts(p.from)), txn.quote(ts(p.to))),
+                      [&](const std::array<std::int64_t, 2>& row) {
+                        const HourGrid::Slot* s = grid.at(row[0]);
+                        if (s != nullptr && s->day >= 0)
+                          out.daily[static_cast<std::size_t>(s->day)].questions += row[1];
+                      });
+  for (const DayCounts& d : out.daily)
+    out.questions += d.questions;
+
+  // Sessions: the hourly counters of the period.
+  const std::size_t n_hours = static_cast<std::size_t>((p.to - p.from) / hour);
+  std::vector<std::int64_t> started(n_hours, 0), ended(n_hours, 0);
+  std::int64_t span_us = 0;
+  for_each_int_row<4>(txn,
+                      fmt::format("SELECT {}, started, ended, span_us FROM dm.learning_session_hours"
+                                  " WHERE hour >= {}::timestamptz AND hour < {}::timestamptz",
+                                  epoch_us("hour"), txn.quote(ts(p.from)), txn.quote(ts(p.to))),
+                      [&](const std::array<std::int64_t, 4>& row) {
+                        const auto i = static_cast<std::size_t>((row[0] - p.from) / hour);
+                        started[i] += row[1];
+                        ended[i] += row[2];
+                        span_us += row[3];
+                      });
+  // The sessions read one by one.
+  std::map<std::int64_t, EdgeSession> edge;
+  const std::string select_session = fmt::format("SELECT session_id, user_id, {}, {} FROM dm.learning_sessions",
+                                                 epoch_us("first_ts"), epoch_us("last_ts"));
+  const std::string from_q = txn.quote(ts(p.from)), to_q = txn.quote(ts(p.to));
+  for_each_int_row<4>(
+      txn,
+      fmt::format("{0} WHERE first_ts >= {1}::timestamptz - interval '12 hours' AND first_ts < {1} AND last_ts >= {1}"
+                  " UNION {0} WHERE first_ts >= {2}::timestamptz - interval '12 hours' AND first_ts < {2} AND last_ts >= {2}"
+                  " UNION {0} WHERE last_ts - first_ts >= interval '12 hours' AND last_ts >= {1} AND first_ts < {2}",
+                  select_session, from_q, to_q),
+      [&](const std::array<std::int64_t, 4>& row) {
+        EdgeSession& e = edge[row[0]];
+        e.user_id = row[1];
+        e.first_ts = row[2];
+        e.last_ts = row[3];
+      });
+  if (!edge.empty()) {
+    // Their raw events inside the period, in the windows where they can be.
+    std::vector<std::pair<util::Micros, util::Micros>> windows;
+    std::string ids;
+    for (const auto& [id, e] : edge) {
+      windows.emplace_back(std::max(e.first_ts, p.from), std::min(e.last_ts + 1, p.to));
+      ids += (ids.empty() ? "" : ",") + std::to_string(id);
+    }
+    std::sort(windows.begin(), windows.end());
+    std::string where;
+    for (std::size_t i = 0; i < windows.size();) {
+      auto [a, b] = windows[i];
+      for (++i; i < windows.size() && windows[i].first <= b; ++i)
+        b = std::max(b, windows[i].second);
+      if (a < b)
+        where += fmt::format("{}(ts >= {}::timestamptz AND ts < {}::timestamptz)", where.empty() ? "" : " OR ",
+                             txn.quote(ts(a)), txn.quote(ts(b)));
+    }
+    if (!where.empty())
+      for_each_int_row<4>(txn,
+                          fmt::format("SELECT session_id, {}, {}, {} FROM dm.learning_events"
+                                      " WHERE ({}) AND session_id = ANY ('{{{}}}'::int8[]) GROUP BY 1, 2",
+                                      epoch_us("date_bin('1 hour', ts, '2000-01-01Z')"), epoch_us("min(ts)"),
+                                      epoch_us("max(ts)"), where, ids),
+                          [&](const std::array<std::int64_t, 4>& row) {
+                            EdgeSession& e = edge[row[0]];
+                            e.min_ts = e.in_period ? std::min(e.min_ts, row[2]) : row[2];
+                            e.max_ts = e.in_period ? std::max(e.max_ts, row[3]) : row[3];
+                            e.in_period = true;
+                            const HourGrid::Slot* s = grid.at(row[1]);
+                            if (s != nullptr && s->day >= 0)
+                              e.days.push_back(s->day);
+                          });
+  }
+  // Totals: every session starting in the period, and those starting before
+  // it with an event in it; each measured inside the period.
+  std::int64_t sessions = 0;
+  for (std::int64_t n : started)
+    sessions += n;
+  std::int64_t open_at_from = 0;
+  std::vector<std::int64_t> edge_started(n_hours, 0), edge_open(n_hours, 0);
+  for (auto& [id, e] : edge) {
+    std::sort(e.days.begin(), e.days.end());
+    e.days.erase(std::unique(e.days.begin(), e.days.end()), e.days.end());
+    for (std::int32_t d : e.days)
+      ++out.daily[static_cast<std::size_t>(d)].sessions;
+    const util::Micros clipped = e.in_period ? e.max_ts - e.min_ts : 0;
+    if (e.first_ts >= p.from) {
+      // Counted by the hourly counters with its whole span: replace by what the raw events show.
+      span_us += clipped - (e.last_ts - e.first_ts);
+      ++edge_started[static_cast<std::size_t>((util::floor_to(e.first_ts, hour) - p.from) / hour)];
+    } else {
+      ++open_at_from;
+      if (e.in_period) {
+        ++sessions;
+        span_us += clipped;
+        user(e.user_id).sessions += 1;
       }
     }
-    if (week_bits && !row[5].is_null() && !row[10].is_null()) {
-      const int signup = row[10].as<int>();
-      const auto bits = static_cast<std::uint64_t>(row[5].as<std::int64_t>());
-      if (signup < 0 || signup >= n_weeks)
-        continue;
-      const std::string& cohort = w.mondays[static_cast<std::size_t>(signup)];
-      for (int k = 0; signup + k < 64; ++k)
-        if ((bits >> (signup + k)) & 1)
-          ++out.cohorts.active[{cohort, k}];
+    // Open at the start of each hour of the period after its first (counted
+    // below for the local days it reaches from an earlier one).
+    const util::Micros open_from = std::max(util::floor_to(e.first_ts, hour) + hour, p.from);
+    const util::Micros open_to = std::min(util::floor_to(e.last_ts, hour) + hour, p.to);
+    for (util::Micros t = open_from; t < open_to; t += hour)
+      ++edge_open[static_cast<std::size_t>((t - p.from) / hour)];
+  }
+  out.sessions = sessions;
+  out.minutes = ratio(static_cast<double>(span_us), static_cast<double>(sessions)) / 60e6;
+  // Per local day: sessions starting that day, and those open at its start
+  // (they reach into it with their last event), other than the ones read one by one.
+  std::int64_t open = open_at_from;
+  for (std::size_t i = 0; i < n_hours; ++i) {
+    const util::Micros t = p.from + static_cast<util::Micros>(i) * hour;
+    const HourGrid::Slot* s = grid.at(t);
+    DayCounts& d = out.daily[static_cast<std::size_t>(s->day)];
+    if (i > 0 && days[static_cast<std::size_t>(s->day)].start == t)
+      d.sessions += open - edge_open[i];
+    d.sessions += started[i] - edge_started[i];
+    open += started[i] - ended[i];
+  }
+
+  // The users' attributes: of every user active in the period (segments) and
+  // of every signup in the cohort weeks (sizes, activity, new users).
+  std::string active_ids;
+  for (const auto& [id, u] : users)
+    if (u.windows & HourGrid::in_period)
+      active_ids += (active_ids.empty() ? "" : ",") + std::to_string(id);
+  const pqxx::result attributes = txn.exec_params(
+      "SELECT user_id, coalesce(platform, '(unknown)'), coalesce(country, '(unknown)'), coalesce(channel, '(unknown)'), " +
+          epoch_us("signup_at") +
+          " FROM dm.users WHERE user_id = ANY ($1::int8[]) OR (signup_at >= $2 AND signup_at < $3)",
+      "{" + active_ids + "}", ts(w.first), ts(w.end));
+  auto add_segments = [&out](const UserState& u, const std::array<std::string, 3>& values) {
+    for (std::size_t d = 0; d < 3; ++d) {
+      SegmentSums& v = out.segments[d][values[d]];
+      ++v.users;
+      v.sessions += static_cast<double>(u.sessions);
+      v.answered += static_cast<double>(u.answered);
+      v.correct += static_cast<double>(u.correct);
     }
+  };
+  for (const auto& row : attributes) {
+    const std::int64_t id = row[0].as<std::int64_t>();
+    const auto it = users.find(id);
+    UserState* u = it == users.end() ? nullptr : &it->second;
+    if (u != nullptr && (u->windows & HourGrid::in_period)) {
+      u->known = true;
+      add_segments(*u, {row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>()});
+    }
+    if (row[4].is_null())
+      continue;
+    const util::Micros signup = row[4].as<std::int64_t>();
+    if (signup < w.first || signup >= w.end)
+      continue;
+    if (signup >= p.from && signup < p.to)
+      ++out.new_users;
+    const auto j = static_cast<std::size_t>(std::upper_bound(week_bounds.begin(), week_bounds.end(), signup) -
+                                            week_bounds.begin() - 1);
+    const std::string& cohort = w.mondays[j];
+    ++out.cohorts.sizes[cohort];
+    if (u != nullptr && week_bits)
+      for (std::size_t k = 0; j + k < w.mondays.size(); ++k)
+        if ((u->weeks >> (j + k)) & 1)
+          ++out.cohorts.active[{cohort, static_cast<int>(k)}];
+  }
+  for (const auto& [id, u] : users) {
+    if (!(u.windows & HourGrid::in_period))
+      continue;
+    ++out.active;
+    if (!u.known)
+      add_segments(u, {"(unknown)", "(unknown)", "(unknown)"});
+  }
+  for (const auto& [id, u] : users) {
+    if (u.windows & HourGrid::in_wau)
+      ++out.wau;
+    if (u.windows & HourGrid::in_mau)
+      ++out.mau;
   }
   if (!week_bits)
     cohort_activity_sql(txn, p, w, false, out.cohorts);
-  return out;
+  return true;
 }
-
 } // namespace
 
 void generate_engagement(pqxx::transaction_base& txn, const GenerateRequest& request, bool exact, Report& out)
@@ -420,15 +599,14 @@ void generate_engagement(pqxx::transaction_base& txn, const GenerateRequest& req
   const Period& p = request.period;
   const auto days = local_days(p);
   const CohortWeeks weeks = cohort_weeks(p);
-  CohortCounts cohorts;
-  cohort_sizes(txn, p, weeks, cohorts);
   // The 7 and 30 local calendar days before `to`.
   const util::Micros wau_start = days_before(txn, p, 7);
   const util::Micros mau_start = days_before(txn, p, 30);
-  std::int64_t active = 0, wau = 0, mau = 0, sessions = 0, questions = 0, user_days = 0;
-  double minutes = 0;
-  std::vector<DayCounts> daily;
-  Segments segments;
+  Engagement e;
+  if (!exact && !engagement_rollup(txn, p, days, weeks, wau_start, mau_start, e)) {
+    exact = true;
+    out.source = "exact";
+  }
   if (exact) {
     const pqxx::row totals = txn.exec_params1(
         "SELECT count(DISTINCT user_id), count(*) FILTER (WHERE kind = 'question_answered'),"
@@ -436,49 +614,33 @@ void generate_engagement(pqxx::transaction_base& txn, const GenerateRequest& req
         "  FROM dm.learning_events WHERE ts >= $1 AND ts < $2) d)"
         " FROM dm.learning_events WHERE ts >= $1 AND ts < $2",
         ts(p.from), ts(p.to), p.tz);
-    active = as_int(totals[0]);
-    questions = as_int(totals[1]);
-    user_days = as_int(totals[2]);
-    wau = active_since(txn, wau_start, p.to);
-    mau = active_since(txn, mau_start, p.to);
-    std::tie(sessions, minutes) = sessions_exact(txn, p);
-    daily = daily_exact(txn, p, days);
-    cohort_activity_sql(txn, p, weeks, true, cohorts);
-    segments = segments_exact(txn, p);
-  } else {
-    daily = daily_rollup(txn, p, days, local_days_are_utc_days(p));
-    const SessionStats s = sessions_rollup(txn, p);
-    sessions = s.count;
-    minutes = s.minutes;
-    for (std::size_t i = 0; i < days.size(); ++i) {
-      daily[i].sessions = s.per_day[i];
-      // The distinct users per local day sum to the user-days.
-      user_days += daily[i].users;
-      questions += daily[i].questions;
-    }
-    UserPass pass = user_pass(txn, p, wau_start, mau_start, weeks, s.per_user);
-    active = pass.active;
-    wau = pass.wau;
-    mau = pass.mau;
-    segments = std::move(pass.segments);
-    cohorts.active = std::move(pass.cohorts.active);
+    e.active = as_int(totals[0]);
+    e.questions = as_int(totals[1]);
+    e.user_days = as_int(totals[2]);
+    e.wau = active_since(txn, wau_start, p.to);
+    e.mau = active_since(txn, mau_start, p.to);
+    std::tie(e.sessions, e.minutes) = sessions_exact(txn, p);
+    e.daily = daily_exact(txn, p, days);
+    cohort_sizes(txn, p, weeks, e.cohorts);
+    cohort_activity_sql(txn, p, weeks, true, e.cohorts);
+    e.segments = segments_exact(txn, p);
+    e.new_users = as_int(txn.exec_params1("SELECT count(*) FROM dm.users WHERE signup_at >= $1 AND signup_at < $2",
+                                          ts(p.from), ts(p.to))[0]);
   }
-  const double dau_avg = ratio(static_cast<double>(user_days), static_cast<double>(days.size()));
-  const std::int64_t new_users = as_int(
-      txn.exec_params1("SELECT count(*) FROM dm.users WHERE signup_at >= $1 AND signup_at < $2", ts(p.from), ts(p.to))[0]);
+  const double dau_avg = ratio(static_cast<double>(e.user_days), static_cast<double>(days.size()));
 
-  out.kpis = {int_kpi("active_users", "Active users", active),
+  out.kpis = {int_kpi("active_users", "Active users", e.active),
               num_kpi("dau_avg", "Average DAU", dau_avg),
-              int_kpi("wau", "WAU", wau),
-              int_kpi("mau", "MAU", mau),
-              num_kpi("stickiness", "Stickiness (DAU/MAU)", ratio(dau_avg, static_cast<double>(mau)), ColumnType::ratio),
-              int_kpi("sessions", "Sessions", sessions),
-              num_kpi("avg_session_minutes", "Average session (min)", minutes),
-              int_kpi("new_users", "New users", new_users),
-              int_kpi("questions", "Questions answered", questions)};
-  out.sections.push_back(daily_section(days, daily));
-  out.sections.push_back(cohort_section(weeks, cohorts));
-  out.sections.push_back(segment_section(segments));
+              int_kpi("wau", "WAU", e.wau),
+              int_kpi("mau", "MAU", e.mau),
+              num_kpi("stickiness", "Stickiness (DAU/MAU)", ratio(dau_avg, static_cast<double>(e.mau)), ColumnType::ratio),
+              int_kpi("sessions", "Sessions", e.sessions),
+              num_kpi("avg_session_minutes", "Average session (min)", e.minutes),
+              int_kpi("new_users", "New users", e.new_users),
+              int_kpi("questions", "Questions answered", e.questions)};
+  out.sections.push_back(daily_section(days, e.daily));
+  out.sections.push_back(cohort_section(weeks, e.cohorts));
+  out.sections.push_back(segment_section(e.segments));
 }
 
 } // namespace dm::report::detail

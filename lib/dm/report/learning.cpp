@@ -7,7 +7,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
+#include <stdexcept>
+#include <string_view>
+#include <unordered_map>
 
 namespace dm::report::detail {
 
@@ -46,43 +50,155 @@ struct TopicUsers {
   std::int64_t struggling = 0;  ///< with >= 10 answers there and accuracy < 0.60
 };
 
+/// Each user's answers per topic (by dm.topics id), summed over rows read in any order.
+class PairSums {
+public:
+  explicit PairSums(pqxx::transaction_base& txn)
+  {
+    for (const auto& r : txn.exec("SELECT id, name FROM dm.topics"))
+      names_.emplace(r[0].as<std::int32_t>(), r[1].as<std::string>());
+  }
+
+  void add(std::int64_t user_id, std::int32_t topic, std::int64_t answered, std::int64_t correct)
+  {
+    add(of_user(user_id), topic, answered, correct);
+  }
+
+  /// Adds `sign` times the answers of a user_topic_answers_hourly.topics
+  /// value ("id:answered:correct id:answered:correct ...").
+  void add_packed(std::int64_t user_id, std::string_view array, int sign)
+  {
+    std::vector<Sums>& topics = of_user(user_id);
+    std::array<std::int64_t, 3> v{};
+    std::size_t n = 0;
+    const char* p = array.data();
+    const char* const end = p + array.size();
+    while (p < end) {
+      if (*p == '-' || (*p >= '0' && *p <= '9')) {
+        p = std::from_chars(p, end, v[n]).ptr;
+        if (++n == 3) {
+          add(topics, static_cast<std::int32_t>(v[0]), sign * v[1], sign * v[2]);
+          n = 0;
+        }
+      } else {
+        ++p;
+      }
+    }
+  }
+
+  /// Users with answers in each topic, and those with >= 10 and accuracy < 0.60.
+  std::map<std::string, TopicUsers> counts() const
+  {
+    std::unordered_map<std::int32_t, TopicUsers> per_topic;
+    for (const std::vector<Sums>& topics : users_)
+      for (const Sums& s : topics) {
+        if (s.answered <= 0)
+          continue;
+        TopicUsers& t = per_topic[s.topic];
+        ++t.users;
+        if (s.answered >= 10 && static_cast<double>(s.correct) / static_cast<double>(s.answered) < 0.60)
+          ++t.struggling;
+      }
+    std::map<std::string, TopicUsers> out;
+    for (const auto& [topic, t] : per_topic) {
+      const auto it = names_.find(topic);
+      if (it == names_.end())
+        throw std::runtime_error("dm.topics lacks the topic id " + std::to_string(topic));
+      out[it->second] = t;
+    }
+    return out;
+  }
+
+private:
+  struct Sums {
+    std::int32_t topic = 0;
+    std::int64_t answered = 0, correct = 0;
+  };
+
+  // A user's few topics sit together: one hash lookup per user and row, then
+  // a short scan, instead of a lookup per (user, topic) in a large table.
+  std::vector<Sums>& of_user(std::int64_t user_id)
+  {
+    auto [it, inserted] = slots_.try_emplace(user_id, static_cast<std::uint32_t>(users_.size()));
+    if (inserted)
+      users_.emplace_back();
+    return users_[it->second];
+  }
+
+  static void add(std::vector<Sums>& topics, std::int32_t topic, std::int64_t answered, std::int64_t correct)
+  {
+    auto s = std::find_if(topics.begin(), topics.end(), [topic](const Sums& x) { return x.topic == topic; });
+    if (s == topics.end())
+      s = topics.insert(topics.end(), Sums{topic});
+    s->answered += answered;
+    s->correct += correct;
+  }
+
+  std::unordered_map<std::int32_t, std::string> names_;
+  std::unordered_map<std::int64_t, std::uint32_t> slots_; ///< user -> index into users_
+  std::vector<std::vector<Sums>> users_;
+};
+
+/// Streams `user_id, topics` rows of user_topic_answers_hourly in [from, to) into `sums`.
+void add_answer_rows(pqxx::transaction_base& txn, util::Micros from, util::Micros to, int sign, PairSums& sums)
+{
+  if (from >= to)
+    return;
+  for_each_copy_line(txn,
+                     fmt::format("SELECT user_id, topics FROM dm.user_topic_answers_hourly"
+                                 " WHERE hour >= {}::timestamptz AND hour < {}::timestamptz",
+                                 txn.quote(ts(from)), txn.quote(ts(to))),
+                     [&](std::string_view line) {
+                       const std::size_t tab = line.find('\t');
+                       std::int64_t user_id = 0;
+                       std::from_chars(line.data(), line.data() + tab, user_id);
+                       sums.add_packed(user_id, line.substr(tab + 1), sign);
+                     });
+}
+
 /// Users and struggling users per topic from the rollups. Both need each
-/// user's answers per topic over the period. They are read either from the
-/// period's rows of learning_hourly, or as the user's all-time totals
+/// user's answers per topic over the period, summed here (PostgreSQL's hash
+/// aggregate over (user, topic) costs several times more). They are read
+/// either from the period's rows of user_topic_answers_hourly (one per user
+/// and hour, every topic packed in it), or as the users' all-time totals
 /// (user_topic_totals) minus the rows outside the period: the same numbers,
 /// from whichever side holds fewer hours of data.
 std::map<std::string, TopicUsers> topic_users_rollup(pqxx::transaction_base& txn, const Period& p)
 {
-  // The hours the rollup holds, from the ends of its primary key.
+  // The hours the rollup holds: those of learning_topic_hourly (every event
+  // has a row there, '' for no topic), from the ends of its primary key.
   const pqxx::row span = txn.exec1(
-      "SELECT (SELECT extract(epoch FROM hour)::int8 FROM dm.learning_hourly ORDER BY hour LIMIT 1),"
-      " (SELECT extract(epoch FROM hour)::int8 FROM dm.learning_hourly ORDER BY hour DESC LIMIT 1)");
-  std::map<std::string, TopicUsers> out;
+      "SELECT (SELECT extract(epoch FROM hour)::int8 FROM dm.learning_topic_hourly ORDER BY hour LIMIT 1),"
+      " (SELECT extract(epoch FROM hour)::int8 FROM dm.learning_topic_hourly ORDER BY hour DESC LIMIT 1)");
   if (span[0].is_null())
-    return out;
+    return {};
   const util::Micros first = span[0].as<std::int64_t>() * util::micros_per_second;
   const util::Micros last = span[1].as<std::int64_t>() * util::micros_per_second + util::micros_per_hour;
   const util::Micros inside = std::max<util::Micros>(0, std::min(p.to, last) - std::max(p.from, first));
   const util::Micros outside = (last - first) - inside;
-  // The per-user sums of one topic, and the two counts over them.
-  constexpr const char* counts =
-      "SELECT topic, count(*) FILTER (WHERE a > 0), count(*) FILTER (WHERE a >= 10 AND c::float8 / a < 0.60)"
-      " FROM ({}) s GROUP BY topic";
-  const std::string per_user =
-      outside < inside
-          ? "SELECT t.topic, t.answered - coalesce(o.a, 0) AS a, t.correct - coalesce(o.c, 0) AS c"
-            " FROM dm.user_topic_totals t LEFT JOIN ("
-            "  SELECT user_id, topic, sum(answered) AS a, sum(correct) AS c FROM ("
-            "   SELECT user_id, topic, answered, correct FROM dm.learning_hourly"
-            "   WHERE hour < $1 AND topic <> '' AND answered > 0"
-            "   UNION ALL SELECT user_id, topic, answered, correct FROM dm.learning_hourly"
-            "   WHERE hour >= $2 AND topic <> '' AND answered > 0) x GROUP BY user_id, topic) o"
-            " USING (user_id, topic)"
-          : "SELECT topic, sum(answered) AS a, sum(correct) AS c FROM dm.learning_hourly"
-            " WHERE hour >= $1 AND hour < $2 AND topic <> '' AND answered > 0 GROUP BY topic, user_id";
-  for (const auto& r : txn.exec_params(fmt::format(fmt::runtime(counts), per_user), ts(p.from), ts(p.to)))
-    out[r[0].as<std::string>()] = TopicUsers{as_int(r[1]), as_int(r[2])};
-  return out;
+  if (outside == 0) {
+    // The period holds every answer: the totals are the period's sums.
+    std::map<std::string, TopicUsers> out;
+    for (const auto& r : txn.exec("SELECT topic, count(*) FILTER (WHERE answered > 0),"
+                                  " count(*) FILTER (WHERE answered >= 10 AND correct::float8 / answered < 0.60)"
+                                  " FROM dm.user_topic_totals GROUP BY topic"))
+      out[r[0].as<std::string>()] = TopicUsers{as_int(r[1]), as_int(r[2])};
+    return out;
+  }
+  PairSums sums(txn);
+  if (outside < inside) {
+    for_each_int_row<4>(txn,
+                        "SELECT t.user_id, d.id, t.answered, t.correct FROM dm.user_topic_totals t"
+                        " JOIN dm.topics d ON d.name = t.topic",
+                        [&](const std::array<std::int64_t, 4>& row) {
+                          sums.add(row[0], static_cast<std::int32_t>(row[1]), row[2], row[3]);
+                        });
+    add_answer_rows(txn, first, p.from, -1, sums);
+    add_answer_rows(txn, p.to, last, -1, sums);
+  } else {
+    add_answer_rows(txn, p.from, p.to, 1, sums);
+  }
+  return sums.counts();
 }
 
 void add_topics(pqxx::transaction_base& txn, util::Micros from, util::Micros to, bool exact,

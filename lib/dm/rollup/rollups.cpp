@@ -1,8 +1,10 @@
 #include "dm/rollup/rollups.hpp"
 
 #include <fmt/format.h>
+#include <libpq-fe.h>
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 #include <stdexcept>
 
@@ -34,6 +36,113 @@ std::int32_t narrow(std::int64_t v)
 {
   if (v > std::numeric_limits<std::int32_t>::max())
     throw std::overflow_error(fmt::format("{} events of one user in one hour or day exceed the rollup's range", v));
+  return static_cast<std::int32_t>(v);
+}
+
+/// Sorts `entries` by key and sums the values of equal keys with `add`,
+/// dropping those left `zero`.
+template <typename Key, typename Value, typename Add, typename Zero>
+void sum_by_key(std::vector<std::pair<Key, Value>>& entries, Add add, Zero zero)
+{
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < entries.size();) {
+    std::pair<Key, Value> e = entries[i];
+    for (++i; i < entries.size() && entries[i].first == e.first; ++i)
+      add(e.second, entries[i].second);
+    if (!zero(e.second))
+      entries[out++] = e;
+  }
+  entries.resize(out);
+}
+
+/// A string as an SQL literal.
+std::string quote_literal(std::string_view v)
+{
+  std::string out = "'";
+  for (char c : v) {
+    if (c == '\'')
+      out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+/// A session as dm.learning_sessions holds it.
+struct StoredSession {
+  std::int64_t user_id = 0;
+  util::Micros first_ts = 0, last_ts = 0;
+};
+
+/// Runs a query with text parameters and returns its rows as text (NULL as "").
+std::vector<std::vector<std::string>> query_rows(db::PgConnection& conn, const std::string& sql,
+                                                 const std::vector<std::string>& params = {})
+{
+  std::vector<const char*> values;
+  for (const std::string& v : params)
+    values.push_back(v.c_str());
+  PGresult* res = PQexecParams(conn.native(), sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                               nullptr, nullptr, 0);
+  if (res == nullptr || PQresultStatus(res) != PGRES_TUPLES_OK) {
+    std::string message = res != nullptr ? PQresultErrorMessage(res) : PQerrorMessage(conn.native());
+    const char* state = res != nullptr ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+    std::string sqlstate = state != nullptr ? state : "";
+    PQclear(res);
+    while (!message.empty() && message.back() == '\n')
+      message.pop_back();
+    throw db::PgError(sql.substr(0, sql.find(' ')) + ": " + message, std::move(sqlstate));
+  }
+  std::vector<std::vector<std::string>> rows(static_cast<std::size_t>(PQntuples(res)));
+  for (int i = 0; i < PQntuples(res); ++i)
+    for (int j = 0; j < PQnfields(res); ++j)
+      rows[static_cast<std::size_t>(i)].emplace_back(PQgetvalue(res, i, j), static_cast<std::size_t>(PQgetlength(res, i, j)));
+  PQclear(res);
+  return rows;
+}
+
+std::int64_t to_int(const std::string& text)
+{
+  std::int64_t v = 0;
+  std::from_chars(text.data(), text.data() + text.size(), v);
+  return v;
+}
+
+/// The stored sessions among the session ids of the table `temp`, by id.
+std::unordered_map<std::int64_t, StoredSession> stored_sessions(db::PgConnection& conn, const std::string& temp)
+{
+  std::unordered_map<std::int64_t, StoredSession> out;
+  for (const auto& row : query_rows(
+           conn, fmt::format("SELECT s.session_id, s.user_id, (extract(epoch FROM s.first_ts) * 1000000)::int8,"
+                             " (extract(epoch FROM s.last_ts) * 1000000)::int8 FROM dm.learning_sessions s"
+                             " JOIN {} n USING (session_id)",
+                             temp)))
+    out.emplace(to_int(row[0]), StoredSession{to_int(row[1]), to_int(row[2]), to_int(row[3])});
+  return out;
+}
+
+/// A text[] literal of `values`.
+std::string text_array(const std::vector<std::string>& values)
+{
+  std::string out = "{";
+  for (const std::string& v : values) {
+    if (out.size() > 1)
+      out += ',';
+    out += '"';
+    for (char c : v) {
+      if (c == '"' || c == '\\')
+        out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+/// A change to a per-user count of one hour or day (it may be negative).
+std::int32_t narrow_signed(std::int64_t v)
+{
+  if (v > std::numeric_limits<std::int32_t>::max() || v < std::numeric_limits<std::int32_t>::min())
+    throw std::overflow_error(fmt::format("a change of {} to one user's hour or day exceeds the rollup's range", v));
   return static_cast<std::int32_t>(v);
 }
 
@@ -77,13 +186,25 @@ void LearningRollup::add(const ingest::LearningRecord& r)
 {
   using ingest::LearningKind;
   const std::uint32_t topic = r.topic ? topics_.id(*r.topic) : no_topic_;
-  const HourKey key{util::floor_to(r.ts, util::micros_per_hour), r.user_id, topic};
-  if (last_agg_ == nullptr || !(key == last_key_)) {
-    // unordered_map nodes never move, so the pointer stays valid across rehashing.
-    last_agg_ = &hourly_[key];
-    last_key_ = key;
+  const util::Micros hour = util::floor_to(r.ts, util::micros_per_hour);
+  if (recent_.empty() || hour != recent_hour_ || r.user_id != recent_user_) {
+    recent_.clear();
+    recent_hour_ = hour;
+    recent_user_ = r.user_id;
   }
-  HourAgg& h = *last_agg_;
+  HourAgg* agg = nullptr;
+  for (const auto& [t, a] : recent_)
+    if (t == topic) {
+      agg = a;
+      break;
+    }
+  if (agg == nullptr) {
+    // unordered_map nodes never move, so the pointer stays valid across rehashing.
+    agg = &hourly_[HourKey{hour, r.user_id, topic}];
+    if (recent_.size() < 32)
+      recent_.emplace_back(topic, agg);
+  }
+  HourAgg& h = *agg;
   if (h.events == 0 || r.ts > h.last_ts)
     h.last_ts = r.ts;
   ++h.events;
@@ -112,10 +233,15 @@ void LearningRollup::add(const ingest::LearningRecord& r)
     }
   }
   if (r.session_id) {
-    auto [it, inserted] = sessions_.try_emplace(*r.session_id, SessionAgg{r.user_id, r.ts, r.ts, 0});
-    SessionAgg& s = it->second;
-    if (r.ts < s.first_ts)
+    if (last_session_ == nullptr || *r.session_id != last_session_id_) {
+      last_session_ = &sessions_.try_emplace(*r.session_id, SessionAgg{r.user_id, r.ts, r.ts, 0}).first->second;
+      last_session_id_ = *r.session_id;
+    }
+    SessionAgg& s = *last_session_;
+    if (r.ts < s.first_ts) {
       s.first_ts = r.ts;
+      s.user_id = r.user_id;
+    }
     if (r.ts > s.last_ts)
       s.last_ts = r.ts;
     ++s.events;
@@ -136,38 +262,89 @@ std::uint64_t LearningRollup::write(db::PgConnection& conn) const
   // Every row has an hourly entry, so without one there is nothing at all.
   if (hourly_.empty())
     return 0;
-  std::vector<const HourEntry*> rows;
-  rows.reserve(hourly_.size());
-  for (const auto& entry : hourly_)
-    rows.push_back(&entry);
   // Exact key order (topics by their rank in name order, as COLLATE "C"
-  // compares): each insert then lands after the previous key, which the
-  // btree appends without a descent from the root.
+  // compares): rows then land in the table hour after hour, and every
+  // rollup folded from them below reads runs of consecutive rows. Sorted as
+  // plain keys next to their entries, without chasing pointers to compare.
   const std::vector<std::uint32_t> by_name = topics_by_name();
   std::vector<std::uint32_t> rank(by_name.size());
   for (std::uint32_t i = 0; i < by_name.size(); ++i)
     rank[by_name[i]] = i;
-  std::sort(rows.begin(), rows.end(), [&rank](const HourEntry* a, const HourEntry* b) {
-    if (a->first.hour != b->first.hour)
-      return a->first.hour < b->first.hour;
-    if (a->first.user_id != b->first.user_id)
-      return a->first.user_id < b->first.user_id;
-    return rank[a->first.topic] < rank[b->first.topic];
+  struct SortKey {
+    util::Micros hour;
+    std::int64_t user_id;
+    std::uint32_t rank;
+    const HourEntry* entry;
+  };
+  std::vector<SortKey> keys;
+  keys.reserve(hourly_.size());
+  for (const auto& entry : hourly_)
+    keys.push_back(SortKey{entry.first.hour, entry.first.user_id, rank[entry.first.topic], &entry});
+  std::sort(keys.begin(), keys.end(), [](const SortKey& a, const SortKey& b) {
+    if (a.hour != b.hour)
+      return a.hour < b.hour;
+    if (a.user_id != b.user_id)
+      return a.user_id < b.user_id;
+    return a.rank < b.rank;
   });
-  // The lock classes in their global order: hours, sessions, users.
-  std::uint64_t written = write_hourly(conn, rows, by_name);
-  written += write_sessions(conn);
-  written += write_user_progress(conn, rows);
+  std::vector<const HourEntry*> rows;
+  rows.reserve(keys.size());
+  for (const SortKey& k : keys)
+    rows.push_back(k.entry);
+  // Topic ids first, before any advisory lock: registering a new topic may
+  // wait for another ingest registering it too, which must not hold a lock
+  // this one holds.
+  const std::vector<std::int32_t> topic_ids = register_topics(conn, rows);
+  // The lock classes in their global order: sessions, hours, users.
+  SessionDeltas deltas;
+  std::uint64_t written = write_sessions(conn, deltas);
+  written += write_hourly(conn, rows, by_name, topic_ids, deltas);
+  written += write_user_progress(conn, rows, deltas);
   return written;
 }
 
+std::vector<std::int32_t> LearningRollup::register_topics(db::PgConnection& conn,
+                                                          const std::vector<const HourEntry*>& rows) const
+{
+  std::vector<bool> answered(topics_.size(), false);
+  for (const HourEntry* r : rows)
+    if (r->second.answered > 0 && r->first.topic != no_topic_)
+      answered[r->first.topic] = true;
+  std::vector<std::string> names;
+  for (std::uint32_t t = 0; t < answered.size(); ++t)
+    if (answered[t])
+      names.push_back(topics_.name(t));
+  std::vector<std::int32_t> ids(topics_.size(), 0);
+  if (names.empty())
+    return ids;
+  const std::string array = text_array(names);
+  // In name order, so that two ingests registering the same new topics wait
+  // for each other in one order only.
+  conn.query_value("INSERT INTO dm.topics (name) SELECT n FROM unnest($1::text[]) n ORDER BY n COLLATE \"C\""
+                   " ON CONFLICT (name) DO NOTHING",
+                   {array});
+  std::unordered_map<std::string, std::int32_t> by_name;
+  for (const auto& row : query_rows(conn, "SELECT id, name FROM dm.topics WHERE name = ANY ($1::text[])", {array}))
+    by_name.emplace(row[1], static_cast<std::int32_t>(to_int(row[0])));
+  for (std::uint32_t t = 0; t < answered.size(); ++t)
+    if (answered[t])
+      ids[t] = by_name.at(topics_.name(t));
+  return ids;
+}
+
 std::uint64_t LearningRollup::write_hourly(db::PgConnection& conn, const std::vector<const HourEntry*>& rows,
-                                           const std::vector<std::uint32_t>& by_name) const
+                                           const std::vector<std::uint32_t>& by_name,
+                                           const std::vector<std::int32_t>& topic_ids, const SessionDeltas& deltas) const
 {
   std::vector<std::int64_t> buckets;
-  buckets.reserve(rows.size());
+  buckets.reserve(rows.size() + deltas.hours.size() + deltas.user_hours.size());
   for (const HourEntry* r : rows)
     buckets.push_back(lock_bucket_of_hour(r->first.hour));
+  // A session this file extends may change the counters of hours outside the file.
+  for (const auto& [hour, d] : deltas.hours)
+    buckets.push_back(lock_bucket_of_hour(hour));
+  for (const auto& [key, d] : deltas.user_hours)
+    buckets.push_back(lock_bucket_of_hour(key.first));
   lock_buckets(conn, lock_hours, std::move(buckets));
   const std::string low = util::format_rfc3339_utc(rows.front()->first.hour);
   const std::string high = util::format_rfc3339_utc(rows.back()->first.hour);
@@ -182,7 +359,8 @@ std::uint64_t LearningRollup::write_hourly(db::PgConnection& conn, const std::ve
       "sum_answer_ms = t.sum_answer_ms + excluded.sum_answer_ms, timed = t.timed + excluded.timed, "
       "mock_attempts = t.mock_attempts + excluded.mock_attempts, "
       "mock_passes = t.mock_passes + excluded.mock_passes, "
-      "mock_score_sum = t.mock_score_sum + excluded.mock_score_sum, events = t.events + excluded.events"};
+      "mock_score_sum = t.mock_score_sum + excluded.mock_score_sum, events = t.events + excluded.events",
+      false};
   std::uint64_t written = write_rollup(conn, hourly, low, high, rows.size(), [&](db::BinaryCopy& copy) {
     for (const HourEntry* r : rows) {
       const HourKey& k = r->first;
@@ -203,35 +381,77 @@ std::uint64_t LearningRollup::write_hourly(db::PgConnection& conn, const std::ve
   });
 
   // learning_user_hourly: the rows are sorted by hour and user, so each
-  // user-hour is a run of consecutive rows.
-  std::uint64_t user_hours = 0;
-  for (std::size_t i = 0; i < rows.size(); ++i)
-    if (i == 0 || rows[i]->first.hour != rows[i - 1]->first.hour || rows[i]->first.user_id != rows[i - 1]->first.user_id)
-      ++user_hours;
+  // user-hour is a run of consecutive rows; the session counters (sorted the
+  // same way) are merged in, with rows of their own for hours of this file's
+  // sessions that lie outside the file.
+  struct UserHour {
+    util::Micros hour;
+    std::int64_t user_id;
+    std::int64_t events = 0, answered = 0, correct = 0, sessions = 0;
+  };
+  std::vector<UserHour> user_rows;
+  {
+    auto delta = deltas.user_hours.begin();
+    auto flush_deltas_before = [&](util::Micros hour, std::int64_t user_id) {
+      for (; delta != deltas.user_hours.end() && delta->first < std::pair{hour, user_id}; ++delta)
+        user_rows.push_back(UserHour{delta->first.first, delta->first.second, 0, 0, 0, delta->second});
+    };
+    for (std::size_t i = 0; i < rows.size();) {
+      const HourKey& k = rows[i]->first;
+      flush_deltas_before(k.hour, k.user_id);
+      UserHour u{k.hour, k.user_id};
+      for (; i < rows.size() && rows[i]->first.hour == k.hour && rows[i]->first.user_id == k.user_id; ++i) {
+        u.events += rows[i]->second.events;
+        u.answered += rows[i]->second.answered;
+        u.correct += rows[i]->second.correct;
+      }
+      if (delta != deltas.user_hours.end() && delta->first == std::pair{k.hour, k.user_id})
+        u.sessions = (delta++)->second;
+      user_rows.push_back(u);
+    }
+    flush_deltas_before(std::numeric_limits<util::Micros>::max(), 0);
+  }
   static const RollupTarget user_hourly{
       "dm.learning_user_hourly",
-      {"hour", "user_id", "events", "answered", "correct"},
+      {"hour", "user_id", "events", "answered", "correct", "sessions"},
       "hour, user_id",
       "hour",
       "events = t.events + excluded.events, answered = t.answered + excluded.answered, "
-      "correct = t.correct + excluded.correct"};
-  written += write_rollup(conn, user_hourly, low, high, user_hours, [&](db::BinaryCopy& copy) {
-    for (std::size_t i = 0; i < rows.size();) {
-      const HourKey& k = rows[i]->first;
-      std::int64_t events = 0, answered = 0, correct = 0;
-      for (; i < rows.size() && rows[i]->first.hour == k.hour && rows[i]->first.user_id == k.user_id; ++i) {
-        events += rows[i]->second.events;
-        answered += rows[i]->second.answered;
-        correct += rows[i]->second.correct;
-      }
-      copy.begin_row(5);
-      copy.timestamp(k.hour);
-      copy.int64(k.user_id);
-      copy.int32(narrow(events));
-      copy.int32(narrow(answered));
-      copy.int32(narrow(correct));
-    }
-  });
+      "correct = t.correct + excluded.correct, sessions = t.sessions + excluded.sessions",
+      false};
+  written += write_rollup(conn, user_hourly, util::format_rfc3339_utc(user_rows.front().hour),
+                          util::format_rfc3339_utc(user_rows.back().hour), user_rows.size(), [&](db::BinaryCopy& copy) {
+                            for (const UserHour& u : user_rows) {
+                              copy.begin_row(6);
+                              copy.timestamp(u.hour);
+                              copy.int64(u.user_id);
+                              copy.int32(narrow(u.events));
+                              copy.int32(narrow(u.answered));
+                              copy.int32(narrow(u.correct));
+                              copy.int32(narrow_signed(u.sessions));
+                            }
+                          });
+
+  // learning_session_hours: only the hours whose counters change.
+  if (!deltas.hours.empty()) {
+    static const RollupTarget session_hours{
+        "dm.learning_session_hours",
+        {"hour", "started", "ended", "span_us"},
+        "hour",
+        "hour",
+        "started = t.started + excluded.started, ended = t.ended + excluded.ended, span_us = t.span_us + excluded.span_us"};
+    written += write_rollup(conn, session_hours, util::format_rfc3339_utc(deltas.hours.begin()->first),
+                            util::format_rfc3339_utc(deltas.hours.rbegin()->first), deltas.hours.size(),
+                            [&](db::BinaryCopy& copy) {
+                              for (const auto& [hour, d] : deltas.hours) {
+                                copy.begin_row(4);
+                                copy.timestamp(hour);
+                                copy.int64(d.started);
+                                copy.int64(d.ended);
+                                copy.int64(d.span_us);
+                              }
+                            });
+  }
 
   // learning_topic_hourly: each hour is a run of rows; its topics are summed
   // over users and written in name order.
@@ -287,10 +507,44 @@ std::uint64_t LearningRollup::write_hourly(db::PgConnection& conn, const std::ve
       copy.int64(t.events);
     }
   });
-  return written;
+
+  // user_topic_answers_hourly: per user-hour run, its topics with answers as
+  // "id:answered:correct", separated by spaces. Appended, never merged.
+  std::string packed;
+  std::uint64_t answer_rows = 0;
+  db::BinaryCopy copy(conn, "dm.user_topic_answers_hourly", {"hour", "user_id", "topics"});
+  auto put = [&packed](std::int64_t v) {
+    char digits[24];
+    packed.append(digits, std::to_chars(digits, digits + sizeof digits, v).ptr);
+  };
+  for (std::size_t i = 0; i < rows.size();) {
+    const HourKey& k = rows[i]->first;
+    packed.clear();
+    for (; i < rows.size() && rows[i]->first.hour == k.hour && rows[i]->first.user_id == k.user_id; ++i) {
+      const HourAgg& a = rows[i]->second;
+      if (a.answered == 0 || rows[i]->first.topic == no_topic_)
+        continue;
+      if (!packed.empty())
+        packed += ' ';
+      put(topic_ids[rows[i]->first.topic]);
+      packed += ':';
+      put(a.answered);
+      packed += ':';
+      put(a.correct);
+    }
+    if (packed.empty())
+      continue;
+    copy.begin_row(3);
+    copy.timestamp(k.hour);
+    copy.int64(k.user_id);
+    copy.text(packed);
+    ++answer_rows;
+  }
+  copy.finish();
+  return written + answer_rows;
 }
 
-std::uint64_t LearningRollup::write_sessions(db::PgConnection& conn) const
+std::uint64_t LearningRollup::write_sessions(db::PgConnection& conn, SessionDeltas& deltas) const
 {
   if (sessions_.empty())
     return 0;
@@ -304,95 +558,159 @@ std::uint64_t LearningRollup::write_sessions(db::PgConnection& conn) const
   for (const auto* r : rows)
     buckets.push_back(static_cast<std::int64_t>(mix(static_cast<std::uint64_t>(r->first)) % lock_buckets_per_class));
   lock_buckets(conn, lock_sessions, std::move(buckets));
+  // The user moves with the first event: a file holding an earlier event of
+  // the session names the user of that event.
   static const RollupTarget target{
       "dm.learning_sessions",
       {"session_id", "user_id", "first_ts", "last_ts", "events"},
       "session_id",
       "session_id",
+      "user_id = CASE WHEN excluded.first_ts < t.first_ts THEN excluded.user_id ELSE t.user_id END, "
       "first_ts = least(t.first_ts, excluded.first_ts), last_ts = greatest(t.last_ts, excluded.last_ts), "
       "events = t.events + excluded.events"};
-  return write_rollup(conn, target, std::to_string(rows.front()->first), std::to_string(rows.back()->first),
-                      rows.size(), [&](db::BinaryCopy& copy) {
-                        for (const auto* r : rows) {
-                          copy.begin_row(5);
-                          copy.int64(r->first);
-                          copy.int64(r->second.user_id);
-                          copy.timestamp(r->second.first_ts);
-                          copy.timestamp(r->second.last_ts);
-                          copy.int64(r->second.events);
-                        }
-                      });
+  // The spans these sessions had before this file (none on the direct path:
+  // no stored session falls in the file's range of ids).
+  std::unordered_map<std::int64_t, StoredSession> stored;
+  const std::uint64_t written = write_rollup(
+      conn, target, std::to_string(rows.front()->first), std::to_string(rows.back()->first), rows.size(),
+      [&](db::BinaryCopy& copy) {
+        for (const auto* r : rows) {
+          copy.begin_row(5);
+          copy.int64(r->first);
+          copy.int64(r->second.user_id);
+          copy.timestamp(r->second.first_ts);
+          copy.timestamp(r->second.last_ts);
+          copy.int64(r->second.events);
+        }
+      },
+      [&](const std::string& temp) { stored = stored_sessions(conn, temp); });
+
+  deltas.hours.reserve(2 * rows.size());
+  deltas.user_hours.reserve(rows.size());
+  deltas.user_days.reserve(rows.size());
+  auto count = [&deltas](std::int64_t user_id, util::Micros first, util::Micros last, std::int64_t sign) {
+    const util::Micros first_hour = util::floor_to(first, util::micros_per_hour);
+    deltas.hours.push_back({first_hour, SessionHour{sign, 0, sign * (last - first)}});
+    deltas.hours.push_back({util::floor_to(last, util::micros_per_hour), SessionHour{0, sign, 0}});
+    deltas.user_hours.push_back({{first_hour, user_id}, sign});
+    deltas.user_days.push_back({{user_id, util::floor_to(first, util::micros_per_day)}, sign});
+  };
+  for (const auto* r : rows) {
+    const SessionAgg& s = r->second;
+    const auto it = stored.find(r->first);
+    if (it == stored.end()) {
+      count(s.user_id, s.first_ts, s.last_ts, 1);
+      continue;
+    }
+    // Merged as the upsert merges them.
+    const StoredSession& old = it->second;
+    const std::int64_t user_id = s.first_ts < old.first_ts ? s.user_id : old.user_id;
+    const util::Micros first = std::min(old.first_ts, s.first_ts), last = std::max(old.last_ts, s.last_ts);
+    if (user_id == old.user_id && first == old.first_ts && last == old.last_ts)
+      continue;
+    count(old.user_id, old.first_ts, old.last_ts, -1);
+    count(user_id, first, last, 1);
+  }
+  // One entry per key; moves within one hour or day cancel out.
+  sum_by_key(deltas.hours, [](SessionHour& into, const SessionHour& d) {
+    into.started += d.started;
+    into.ended += d.ended;
+    into.span_us += d.span_us;
+  }, [](const SessionHour& d) { return d.started == 0 && d.ended == 0 && d.span_us == 0; });
+  auto add = [](std::int64_t& into, std::int64_t d) { into += d; };
+  auto zero = [](std::int64_t d) { return d == 0; };
+  sum_by_key(deltas.user_hours, add, zero);
+  sum_by_key(deltas.user_days, add, zero);
+  return written;
 }
 
-std::uint64_t LearningRollup::write_user_progress(db::PgConnection& conn,
-                                                  const std::vector<const HourEntry*>& rows) const
+std::uint64_t LearningRollup::write_user_progress(db::PgConnection& conn, const std::vector<const HourEntry*>& rows,
+                                                  const SessionDeltas& deltas) const
 {
-  // Folded from the hourly aggregates: far fewer entries than raw rows.
+  // Folded from the hourly aggregates (far fewer entries than raw rows) by
+  // sorting them: cheaper than hashing a few hundred thousand entries, and
+  // both tables are written in key order anyway.
   struct TopicTotal {
-    std::int64_t answered = 0, correct = 0, sum_answer_ms = 0, timed = 0;
-    util::Micros first_ts = 0, last_ts = 0;
+    std::int64_t user_id;
+    std::uint32_t rank, topic; ///< rank: the topic's place in name order
+    std::int64_t answered, correct, sum_answer_ms, timed;
+    util::Micros first_ts, last_ts;
   };
   struct DayTotal {
-    std::int64_t events = 0, answered = 0, correct = 0, mock_attempts = 0, mock_passes = 0;
-    util::Micros last_ts = 0;
+    std::int64_t user_id;
+    util::Micros day;
+    std::int64_t events, answered, correct, mock_attempts, mock_passes, sessions;
+    std::uint32_t hours; ///< bit h: an event in UTC hour h
+    util::Micros last_ts;
   };
-  struct UserKeyHash {
-    std::size_t operator()(const std::pair<std::int64_t, std::int64_t>& k) const noexcept
-    {
-      return mix(static_cast<std::uint64_t>(k.first) * 0x9e3779b97f4a7c15ULL + static_cast<std::uint64_t>(k.second));
-    }
-  };
-  std::unordered_map<std::pair<std::int64_t, std::int64_t>, TopicTotal, UserKeyHash> topics;
-  std::unordered_map<std::pair<std::int64_t, std::int64_t>, DayTotal, UserKeyHash> days;
+  const std::vector<std::uint32_t> by_name = topics_by_name();
+  std::vector<std::uint32_t> rank(by_name.size());
+  for (std::uint32_t i = 0; i < by_name.size(); ++i)
+    rank[by_name[i]] = i;
+  std::vector<TopicTotal> topic_rows;
+  std::vector<DayTotal> day_rows;
+  topic_rows.reserve(rows.size());
+  day_rows.reserve(rows.size() + deltas.user_days.size());
   for (const HourEntry* r : rows) {
     const HourKey& k = r->first;
     const HourAgg& a = r->second;
-    if (a.answered > 0 && k.topic != no_topic_) {
-      auto [it, inserted] = topics.try_emplace({k.user_id, k.topic});
-      TopicTotal& t = it->second;
-      if (inserted || a.first_answer_ts < t.first_ts)
-        t.first_ts = a.first_answer_ts;
-      if (inserted || a.last_answer_ts > t.last_ts)
-        t.last_ts = a.last_answer_ts;
-      t.answered += a.answered;
-      t.correct += a.correct;
-      t.sum_answer_ms += a.sum_answer_ms;
-      t.timed += a.timed;
-    }
-    auto [it, inserted] = days.try_emplace({k.user_id, util::floor_to(k.hour, util::micros_per_day)});
-    DayTotal& d = it->second;
-    if (inserted || a.last_ts > d.last_ts)
-      d.last_ts = a.last_ts;
-    d.events += a.events;
-    d.answered += a.answered;
-    d.correct += a.correct;
-    d.mock_attempts += a.mock_attempts;
-    d.mock_passes += a.mock_passes;
+    if (a.answered > 0 && k.topic != no_topic_)
+      topic_rows.push_back(TopicTotal{k.user_id, rank[k.topic], k.topic, a.answered, a.correct, a.sum_answer_ms, a.timed,
+                                      a.first_answer_ts, a.last_answer_ts});
+    const util::Micros day = util::floor_to(k.hour, util::micros_per_day);
+    day_rows.push_back(DayTotal{k.user_id, day, a.events, a.answered, a.correct, a.mock_attempts, a.mock_passes, 0,
+                                1U << ((k.hour - day) / util::micros_per_hour), a.last_ts});
   }
+  // Session counters, also of days outside the file (a row of its own that
+  // adds nothing else: last_ts at the day's start never raises the stored one).
+  for (const auto& [key, n] : deltas.user_days)
+    day_rows.push_back(DayTotal{key.first, key.second, 0, 0, 0, 0, 0, n, 0, key.second});
 
-  using TopicEntry = std::pair<const std::pair<std::int64_t, std::int64_t>, TopicTotal>;
-  using DayEntry = std::pair<const std::pair<std::int64_t, std::int64_t>, DayTotal>;
-  std::vector<const TopicEntry*> topic_rows;
-  topic_rows.reserve(topics.size());
-  for (const auto& e : topics)
-    topic_rows.push_back(&e);
-  // Bytewise name order, as the COLLATE "C" key compares.
-  std::sort(topic_rows.begin(), topic_rows.end(), [this](const TopicEntry* a, const TopicEntry* b) {
-    if (a->first.first != b->first.first)
-      return a->first.first < b->first.first;
-    return topics_.name(static_cast<std::uint32_t>(a->first.second)) <
-           topics_.name(static_cast<std::uint32_t>(b->first.second));
+  // Key order (topics in bytewise name order, as the COLLATE "C" key
+  // compares), then one entry per key.
+  std::sort(topic_rows.begin(), topic_rows.end(), [](const TopicTotal& x, const TopicTotal& y) {
+    return x.user_id != y.user_id ? x.user_id < y.user_id : x.rank < y.rank;
   });
-  std::vector<const DayEntry*> day_rows;
-  day_rows.reserve(days.size());
-  for (const auto& e : days)
-    day_rows.push_back(&e);
-  std::sort(day_rows.begin(), day_rows.end(), [](const DayEntry* a, const DayEntry* b) { return a->first < b->first; });
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < topic_rows.size(); ++kept) {
+    TopicTotal t = topic_rows[i];
+    for (++i; i < topic_rows.size() && topic_rows[i].user_id == t.user_id && topic_rows[i].rank == t.rank; ++i) {
+      const TopicTotal& o = topic_rows[i];
+      t.answered += o.answered;
+      t.correct += o.correct;
+      t.sum_answer_ms += o.sum_answer_ms;
+      t.timed += o.timed;
+      t.first_ts = std::min(t.first_ts, o.first_ts);
+      t.last_ts = std::max(t.last_ts, o.last_ts);
+    }
+    topic_rows[kept] = t;
+  }
+  topic_rows.resize(kept);
+  std::sort(day_rows.begin(), day_rows.end(), [](const DayTotal& x, const DayTotal& y) {
+    return x.user_id != y.user_id ? x.user_id < y.user_id : x.day < y.day;
+  });
+  kept = 0;
+  for (std::size_t i = 0; i < day_rows.size(); ++kept) {
+    DayTotal d = day_rows[i];
+    for (++i; i < day_rows.size() && day_rows[i].user_id == d.user_id && day_rows[i].day == d.day; ++i) {
+      const DayTotal& o = day_rows[i];
+      d.events += o.events;
+      d.answered += o.answered;
+      d.correct += o.correct;
+      d.mock_attempts += o.mock_attempts;
+      d.mock_passes += o.mock_passes;
+      d.sessions += o.sessions;
+      d.hours |= o.hours;
+      d.last_ts = std::max(d.last_ts, o.last_ts);
+    }
+    day_rows[kept] = d;
+  }
+  day_rows.resize(kept);
 
   std::vector<std::int64_t> buckets;
   buckets.reserve(day_rows.size());
-  for (const DayEntry* d : day_rows)
-    buckets.push_back(lock_bucket_of_user(d->first.first));
+  for (const DayTotal& d : day_rows)
+    buckets.push_back(lock_bucket_of_user(d.user_id));
   lock_buckets(conn, lock_users, std::move(buckets));
 
   std::uint64_t written = 0;
@@ -405,14 +723,13 @@ std::uint64_t LearningRollup::write_user_progress(db::PgConnection& conn,
         "answered = t.answered + excluded.answered, correct = t.correct + excluded.correct, "
         "sum_answer_ms = t.sum_answer_ms + excluded.sum_answer_ms, timed = t.timed + excluded.timed, "
         "first_ts = least(t.first_ts, excluded.first_ts), last_ts = greatest(t.last_ts, excluded.last_ts)"};
-    written += write_rollup(conn, target, std::to_string(topic_rows.front()->first.first),
-                            std::to_string(topic_rows.back()->first.first), topic_rows.size(),
+    written += write_rollup(conn, target, std::to_string(topic_rows.front().user_id),
+                            std::to_string(topic_rows.back().user_id), topic_rows.size(),
                             [&](db::BinaryCopy& copy) {
-                              for (const TopicEntry* r : topic_rows) {
-                                const TopicTotal& t = r->second;
+                              for (const TopicTotal& t : topic_rows) {
                                 copy.begin_row(8);
-                                copy.int64(r->first.first);
-                                copy.text(topics_.name(static_cast<std::uint32_t>(r->first.second)));
+                                copy.int64(t.user_id);
+                                copy.text(topics_.name(t.topic));
                                 copy.int64(t.answered);
                                 copy.int64(t.correct);
                                 copy.int64(t.sum_answer_ms);
@@ -424,25 +741,28 @@ std::uint64_t LearningRollup::write_user_progress(db::PgConnection& conn,
   }
   static const RollupTarget target{
       "dm.user_active_days",
-      {"user_id", "day", "events", "answered", "correct", "mock_attempts", "mock_passes", "last_ts"},
+      {"user_id", "day", "events", "answered", "correct", "mock_attempts", "mock_passes", "last_ts", "hours",
+       "sessions"},
       "user_id, day",
       "user_id",
       "events = t.events + excluded.events, answered = t.answered + excluded.answered, "
       "correct = t.correct + excluded.correct, mock_attempts = t.mock_attempts + excluded.mock_attempts, "
-      "mock_passes = t.mock_passes + excluded.mock_passes, last_ts = greatest(t.last_ts, excluded.last_ts)"};
-  written += write_rollup(conn, target, std::to_string(day_rows.front()->first.first),
-                          std::to_string(day_rows.back()->first.first), day_rows.size(), [&](db::BinaryCopy& copy) {
-                            for (const DayEntry* r : day_rows) {
-                              const DayTotal& d = r->second;
-                              copy.begin_row(8);
-                              copy.int64(r->first.first);
-                              copy.int32(pg_date(r->first.second));
+      "mock_passes = t.mock_passes + excluded.mock_passes, last_ts = greatest(t.last_ts, excluded.last_ts), "
+      "hours = t.hours | excluded.hours, sessions = t.sessions + excluded.sessions"};
+  written += write_rollup(conn, target, std::to_string(day_rows.front().user_id),
+                          std::to_string(day_rows.back().user_id), day_rows.size(), [&](db::BinaryCopy& copy) {
+                            for (const DayTotal& d : day_rows) {
+                              copy.begin_row(10);
+                              copy.int64(d.user_id);
+                              copy.int32(pg_date(d.day));
                               copy.int32(narrow(d.events));
                               copy.int32(narrow(d.answered));
                               copy.int32(narrow(d.correct));
                               copy.int32(narrow(d.mock_attempts));
                               copy.int32(narrow(d.mock_passes));
                               copy.timestamp(d.last_ts);
+                              copy.int32(static_cast<std::int32_t>(d.hours));
+                              copy.int32(narrow_signed(d.sessions));
                             }
                           });
   return written;
@@ -703,7 +1023,8 @@ void lock_buckets(db::PgConnection& conn, LockClass lock_class, std::vector<std:
 
 std::uint64_t write_rollup(db::PgConnection& conn, const RollupTarget& target, const std::string& low,
                            const std::string& high, std::uint64_t row_count,
-                           const std::function<void(db::BinaryCopy&)>& rows)
+                           const std::function<void(db::BinaryCopy&)>& rows,
+                           const std::function<void(const std::string&)>& before_merge)
 {
   const bool overlap = conn.query_value(fmt::format("SELECT EXISTS (SELECT 1 FROM {} WHERE {} BETWEEN $1 AND $2)",
                                                     target.table, target.range_column),
@@ -721,8 +1042,33 @@ std::uint64_t write_rollup(db::PgConnection& conn, const RollupTarget& target, c
     rows(copy);
     copy.finish();
   }
-  conn.exec(fmt::format("INSERT INTO {} AS t SELECT * FROM {} ORDER BY {} ON CONFLICT ({}) DO UPDATE SET {}",
-                        target.table, temp, target.key_columns, target.key_columns, target.merge));
+  if (before_merge)
+    before_merge(temp);
+  if (target.unique_key) {
+    conn.exec(fmt::format("INSERT INTO {} AS t SELECT * FROM {} ORDER BY {} ON CONFLICT ({}) DO UPDATE SET {}",
+                          target.table, temp, target.key_columns, target.key_columns, target.merge));
+  } else {
+    // Both statements join on the key within the range, which the BRIN index
+    // on the range column narrows to the pages holding it.
+    std::string same_key, same_key_new;
+    std::string_view keys = target.key_columns;
+    while (!keys.empty()) {
+      const std::size_t comma = keys.find(',');
+      const std::string_view key = keys.substr(0, comma);
+      same_key += fmt::format("{}t.{} = excluded.{}", same_key.empty() ? "" : " AND ", key, key);
+      same_key_new += fmt::format("{}t.{} = n.{}", same_key_new.empty() ? "" : " AND ", key, key);
+      keys = comma == std::string_view::npos ? std::string_view{} : keys.substr(comma + 1);
+      while (!keys.empty() && keys.front() == ' ')
+        keys.remove_prefix(1);
+    }
+    const std::string range = fmt::format("t.{} BETWEEN {} AND {}", target.range_column, quote_literal(low),
+                                          quote_literal(high));
+    conn.exec(fmt::format("UPDATE {} AS t SET {} FROM {} AS excluded WHERE {} AND {}", target.table, target.merge, temp,
+                          same_key, range));
+    conn.exec(fmt::format("INSERT INTO {} SELECT n.* FROM {} n WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE {} AND {})"
+                          " ORDER BY {}",
+                          target.table, temp, target.table, same_key_new, range, target.key_columns));
+  }
   conn.exec(fmt::format("DROP TABLE {}", temp));
   return row_count;
 }

@@ -1,21 +1,27 @@
 // Reports against seeded data: rollups and raw rows agree, and KPIs match
 // plain SQL written from the definitions of DESIGN 5.
 
+#include "temp_file.hpp"
 #include "test_database.hpp"
 
+#include "dm/ingest/ingest.hpp"
 #include "dm/report/calendar.hpp"
 #include "dm/report/generator.hpp"
 #include "dm/seed/seed_database.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <cmath>
 
+using dm::ingest::IngestOptions;
+using dm::ingest::Kind;
 using dm::report::Cell;
 using dm::report::GenerateRequest;
 using dm::report::Period;
 using dm::report::Report;
 using dm::report::ReportType;
+using dm::test::TempFile;
 using dm::test::TestDatabase;
 
 namespace {
@@ -289,4 +295,154 @@ TEST_CASE("engagement over more than 63 weeks counts cohorts without week bits a
 {
   const Period p{at("2025-08-04T00:00:00Z"), at("2026-11-09T00:00:00Z"), "UTC"};
   check_same(make(ReportType::engagement, p, false), make(ReportType::engagement, p, true));
+}
+
+namespace {
+
+/// A database of sessions made to test the rollup's session counting: split
+/// over two files (each session's events alternate between them, the second
+/// file holding earlier events of many), across UTC and local midnights and
+/// DST, plus sessions of 12 hours and more whose gaps cover whole days and a
+/// period, events without a session, and users without a users row.
+TestDatabase& crafted()
+{
+  static TestDatabase db;
+  static bool done = false;
+  if (done)
+    return db;
+  std::uint64_t state = 42;
+  auto next = [&state](int n) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<int>((state >> 33) % static_cast<std::uint64_t>(n));
+  };
+  const char* kinds[] = {"question_answered", "question_answered", "lesson_completed", "mock_test_completed"};
+  // One topic that COPY's text format escapes (a backslash and a tab).
+  const char* topics[] = {"Vorfahrt", "Schilder", "Überholen", "Zeichen\\ und\tTabs"};
+  std::string users = "user_id,signup_at,country,platform,channel\n";
+  for (int u = 1; u <= 36; ++u)
+    users += fmt::format("{},2026-10-{:02}T{:02}:30:00Z,{},{},{}\n", u, 1 + u % 27, u % 24, u % 3 == 0 ? "DE" : "AT",
+                         u % 2 == 0 ? "ios" : "web", u % 4 == 0 ? "paid_search" : "organic");
+  std::string files[2] = {"ts,user_id,session_id,kind,topic,correct,answer_ms,score\n",
+                          "ts,user_id,session_id,kind,topic,correct,answer_ms,score\n"};
+  auto event = [&](int file, dm::util::Micros t, int user, const std::string& session) {
+    const char* kind = kinds[next(4)];
+    const bool answer = std::string(kind) == "question_answered";
+    files[file] += fmt::format("{},{},{},{},{},{},{},{}\n", dm::util::format_rfc3339_utc(t), user, session, kind,
+                               topics[next(4)], answer ? (next(3) > 0 ? "true" : "false") : "",
+                               answer ? std::to_string(500 + next(5000)) : "",
+                               std::string(kind) == "mock_test_completed" ? fmt::format("{:.2f}", next(100) / 100.0) : "");
+  };
+  constexpr dm::util::Micros minute = 60 * dm::util::micros_per_second;
+  std::int64_t session = 1000;
+  const dm::util::Micros start = at("2026-10-12T00:00:00Z");
+  for (int day = 0; day < 24; ++day)
+    for (int user = 1; user <= 40; ++user) {
+      if (next(3) == 0)
+        continue;
+      // Often late in the UTC day, so that sessions cross UTC, Berlin and Los Angeles midnights.
+      const int hour = next(2) == 0 ? 20 + next(4) : next(24);
+      dm::util::Micros t = start + day * dm::util::micros_per_day + hour * dm::util::micros_per_hour + next(60) * minute;
+      const int events = 1 + next(12);
+      const std::string id = next(10) == 0 ? "" : std::to_string(++session);
+      for (int e = 0; e < events; ++e) {
+        // The first event goes to the second file for a third of the sessions.
+        event((e == 0 && next(3) == 0) ? 1 : e % 2, t, user, id);
+        t += (1 + next(15)) * minute;
+      }
+    }
+  // Long sessions: a gap covering whole local days; one covering a period
+  // without an event in it; one of 13 hours within two days.
+  for (const char* t : {"2026-10-20T10:00:00Z", "2026-10-23T11:00:00Z"})
+    event(0, at(t), 5, "1");
+  for (const char* t : {"2026-10-19T20:00:00Z", "2026-11-03T09:00:00Z"})
+    event(1, at(t), 7, "2");
+  for (const char* t : {"2026-10-26T08:00:00Z", "2026-10-26T21:00:00Z", "2026-10-25T23:30:00Z"})
+    event(0, at(t), 8, "3");
+  const auto load = [](TestDatabase& into, Kind kind, const std::string& csv) {
+    TempFile file(csv);
+    dm::db::PgConnection conn(into.url());
+    IngestOptions o;
+    o.kind = kind;
+    dm::ingest::ingest_file(conn, file.path(), o);
+  };
+  load(db, Kind::users, users);
+  load(db, Kind::learning, files[0]);
+  load(db, Kind::learning, files[1]);
+  done = true;
+  return db;
+}
+
+Report make_crafted(ReportType type, const Period& p, bool exact)
+{
+  GenerateRequest r;
+  r.type = type;
+  r.period = p;
+  r.exact = exact;
+  r.now = at("2026-11-10");
+  return dm::report::generate_report(crafted().connection(), r);
+}
+
+} // namespace
+
+TEST_CASE("engagement from the rollups counts sessions across files, midnights and long gaps like raw SQL", "[report]")
+{
+  const std::vector<Period> periods{
+      {at("2026-10-19T00:00:00Z"), at("2026-10-26T00:00:00Z"), "UTC"},
+      {at("2026-10-21T22:00:00Z"), at("2026-10-28T23:00:00Z"), "Europe/Berlin"},
+      {at("2026-10-19T07:00:00Z"), at("2026-10-26T07:00:00Z"), "America/Los_Angeles"},
+      {at("2026-10-12T00:00:00Z"), at("2026-11-05T00:00:00Z"), "Europe/Berlin"},
+      {at("2026-10-22T00:00:00Z"), at("2026-10-23T00:00:00Z"), "UTC"},
+      {at("2026-10-20T05:00:00Z"), at("2026-10-23T17:00:00Z"), "UTC"},
+      {at("2026-10-20T05:00:00Z"), at("2026-10-23T17:00:00Z"), "Europe/Berlin"},
+      {at("2026-10-21T00:00:00Z"), at("2026-10-24T00:00:00Z"), "Asia/Tokyo"},
+      {at("2026-10-22T23:00:00Z"), at("2026-10-23T00:00:00Z"), "UTC"},
+      {at("2026-10-25T23:00:00Z"), at("2026-10-26T02:00:00Z"), "Europe/Berlin"},
+  };
+  for (const Period& p : periods) {
+    INFO(dm::util::format_rfc3339_utc(p.from) << " " << dm::util::format_rfc3339_utc(p.to) << " " << p.tz);
+    const Report rollup = make_crafted(ReportType::engagement, p, false);
+    const Report exact = make_crafted(ReportType::engagement, p, true);
+    CHECK(rollup.source == "rollup");
+    check_same(rollup, exact);
+    // Sessions per local day, as plain SQL counts them.
+    const auto* daily = rollup.section("daily");
+    REQUIRE(daily != nullptr);
+    const std::string where = fmt::format("ts >= '{}' AND ts < '{}'", dm::util::format_rfc3339_utc(p.from),
+                                          dm::util::format_rfc3339_utc(p.to));
+    pqxx::work txn{crafted().connection()};
+    for (const auto& row : daily->rows) {
+      const std::string day = std::get<std::string>(row[0]);
+      INFO(day);
+      CHECK(number(row[2]) == txn.exec_params1("SELECT count(DISTINCT session_id) FROM dm.learning_events WHERE " + where +
+                                                   " AND (ts AT TIME ZONE $1)::date = $2::date",
+                                               p.tz, day)[0]
+                                  .as<double>());
+    }
+    CHECK(kpi(rollup, "sessions") ==
+          txn.exec1("SELECT count(DISTINCT session_id) FROM dm.learning_events WHERE " + where)[0].as<double>());
+  }
+}
+
+TEST_CASE("learning over part of the history sums answers per user and topic like raw SQL", "[report]")
+{
+  for (const Period& p : {Period{at("2026-10-19T00:00:00Z"), at("2026-10-26T00:00:00Z"), "UTC"},
+                          Period{at("2026-10-21T22:00:00Z"), at("2026-10-28T23:00:00Z"), "Europe/Berlin"},
+                          Period{at("2026-10-12T00:00:00Z"), at("2026-11-05T00:00:00Z"), "UTC"},
+                          Period{at("2026-10-13T05:00:00Z"), at("2026-11-05T00:00:00Z"), "UTC"}}) {
+    INFO(dm::util::format_rfc3339_utc(p.from) << " " << p.tz);
+    const Report rollup = make_crafted(ReportType::learning, p, false);
+    check_same(rollup, make_crafted(ReportType::learning, p, true));
+    const auto* topics = rollup.section("topics");
+    REQUIRE(topics != nullptr);
+    CHECK(topics->rows.size() == 4);
+    pqxx::work txn{crafted().connection()};
+    for (const auto& row : topics->rows) {
+      const std::string topic = std::get<std::string>(row[0]);
+      INFO(topic);
+      CHECK(number(row[4]) == txn.exec_params1("SELECT count(DISTINCT user_id) FROM dm.learning_events"
+                                               " WHERE kind = 'question_answered' AND ts >= $1 AND ts < $2 AND topic = $3",
+                                               dm::util::format_rfc3339_utc(p.from), dm::util::format_rfc3339_utc(p.to), topic)[0]
+                                  .as<double>());
+    }
+  }
 }

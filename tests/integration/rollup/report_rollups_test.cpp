@@ -1,6 +1,6 @@
 // The report rollups of migration 0006 (learning_topic_hourly,
-// request_rollup_1h, request_rollup_1d, request_totals_1h, host_hourly)
-// equal the same aggregates computed by plain SQL over the raw rows, after
+// request_rollup_1h, request_rollup_1d, request_totals_1h, host_hourly) and
+// user_topic_answers_hourly (0008) equal the same aggregates computed by plain SQL over the raw rows, after
 // files that add to existing rows and after concurrent ingests; the coarser
 // request sketches are exactly the merge of the minute sketches.
 
@@ -157,6 +157,30 @@ TEST_CASE("learning_topic_hourly equals the raw answers per hour and topic", "[r
   CHECK(db.scalar("SELECT count(*) FROM dm.learning_topic_hourly") == "5");
   CHECK(db.scalar("SELECT concat_ws(',', answered, correct, sum_answer_ms, timed) FROM dm.learning_topic_hourly"
                   " WHERE topic = 'Vorfahrt' AND hour = '2026-11-02T08:00Z'") == "3,2,4300,2");
+  // A third file adds to user 1's 08:00 hour: a second packed row for it.
+  ingest(db, Kind::learning, header + "2026-11-02T08:30:00Z,1,10,question_answered,Vorfahrt,true,100,\n");
+  // user_topic_answers_hourly, unpacked and summed per hour, user and topic,
+  // equals the answers of the raw rows (several rows of one user and hour add up).
+  std::map<std::string, std::pair<long, long>> packed, expected;
+  {
+    pqxx::work txn{db.connection()};
+    for (const auto& row : txn.exec("SELECT a.hour, a.user_id, t.name, split_part(e, ':', 2), split_part(e, ':', 3)"
+                                    " FROM dm.user_topic_answers_hourly a"
+                                    " CROSS JOIN LATERAL regexp_split_to_table(a.topics, ' ') e"
+                                    " JOIN dm.topics t ON t.id = split_part(e, ':', 1)::int")) {
+      auto& sums = packed[row[0].as<std::string>() + "|" + row[1].as<std::string>() + "|" + row[2].as<std::string>()];
+      sums.first += row[3].as<long>();
+      sums.second += row[4].as<long>();
+    }
+    for (const auto& row : txn.exec("SELECT date_trunc('hour', ts), user_id, topic, count(*), count(*) FILTER (WHERE correct)"
+                                    " FROM dm.learning_events WHERE kind = 'question_answered' AND topic <> ''"
+                                    " GROUP BY 1, 2, 3"))
+      expected[row[0].as<std::string>() + "|" + row[1].as<std::string>() + "|" + row[2].as<std::string>()] = {
+          row[3].as<long>(), row[4].as<long>()};
+  }
+  CHECK(packed == expected);
+  CHECK(packed.size() == 4);
+  CHECK(db.scalar("SELECT count(*) FROM dm.user_topic_answers_hourly") == "4");
 }
 
 TEST_CASE("request rollups per hour, per day and per hour over all series equal the raw rows", "[rollup][report_rollups]")
