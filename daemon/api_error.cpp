@@ -6,6 +6,7 @@
 #include "dm/util/json_text.hpp"
 
 #include <boost/json.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace dm::daemon {
@@ -52,6 +53,19 @@ template <typename T> const T* innermost(const std::exception& e)
 }
 
 } // namespace
+
+boost::json::object json_body_object(const Request& req)
+{
+  if (req.body().empty())
+    throw FieldError("body", "the request needs a JSON object body");
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(req.body(), ec);
+  if (ec)
+    throw FieldError("body", fmt::format("the body is not valid JSON: {}", ec.message()));
+  if (!v.is_object())
+    throw FieldError("body", "the body must be a JSON object");
+  return std::move(v.as_object());
+}
 
 Response error_response(const Request& req, std::exception_ptr error)
 {

@@ -39,6 +39,10 @@ private:
   std::string code_;
 };
 
+/// The request body as a JSON object; FieldError "body" when it is empty,
+/// not JSON, or not an object.
+boost::json::object json_body_object(const Request& req);
+
 /// A JSON answer to `req` (its HTTP version and keep-alive).
 Response json_response(const Request& req, http::status status, const boost::json::value& body);
 /// An already serialised JSON body.

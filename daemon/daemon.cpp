@@ -6,6 +6,7 @@
 #include "daemon/host_monitor.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/readiness.hpp"
+#include "daemon/scheduler.hpp"
 #include "daemon/server_context.hpp"
 #include "daemon/token_cache.hpp"
 #include "daemon/user_progress_feed.hpp"
@@ -82,6 +83,7 @@ struct Daemon::Impl {
   std::unique_ptr<dashboard::UserProgressCache> progress;
   std::unique_ptr<dashboard::Refresher> refresher;
   std::unique_ptr<HostMonitor> host_monitor;
+  std::unique_ptr<Scheduler> scheduler;
   // Before the io_context: WebSocket sessions still held by its handlers
   // when it is destroyed unregister from the hub.
   std::unique_ptr<WsHub> ws_hub;
@@ -174,6 +176,19 @@ struct Daemon::Impl {
 
     ws_hub = std::make_unique<WsHub>(snapshots, *metrics, ws_hub_options());
 
+    if (options.run_scheduler) {
+      SchedulerOptions scheduling = options.scheduler ? *options.scheduler : SchedulerOptions{};
+      auto on_report = scheduling.execute.on_report;
+      scheduling.execute.on_report = [this, on_report](const std::string& type, double seconds) {
+        metrics->reports_generated.labels({type}).inc();
+        metrics->report_generation_duration.observe(seconds);
+        if (on_report)
+          on_report(type, seconds);
+      };
+      scheduler = std::make_unique<Scheduler>(*database, config, std::move(scheduling));
+      metrics->schedule_last_success.set_collector([this] { return scheduler->last_success_samples(); });
+    }
+
     context = std::make_unique<ServerContext>(ServerContext{
         .config = config,
         .state_dir = options.state_dir,
@@ -193,6 +208,7 @@ struct Daemon::Impl {
         .progress = *progress,
         .refresher = *refresher,
         .ws_hub = *ws_hub,
+        .scheduler = scheduler.get(),
         .web_page = std::string(web_page()),
     });
     server = std::make_unique<HttpServer>(ioc, listen, *context);
@@ -247,6 +263,10 @@ Daemon::~Daemon()
   // released with the io_context must not call them.
   impl_->ws_hub->detach();
   impl_->host_monitor->stop();
+  if (impl_->scheduler) {
+    impl_->metrics->schedule_last_success.set_collector({});
+    impl_->scheduler->stop();
+  }
   impl_->change_listener->stop();
   impl_->progress_feed->stop();
   impl_->refresher->stop();
@@ -271,6 +291,8 @@ void Daemon::run()
   d.refresher->start();
   d.progress_feed->start();
   d.change_listener->start();
+  if (d.scheduler)
+    d.scheduler->start();
   d.start_watchdog();
   sd_notify(0, "READY=1");
   const int threads = d.config.daemon.threads > 0 ? d.config.daemon.threads

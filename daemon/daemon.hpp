@@ -17,6 +17,7 @@
 namespace dm::daemon {
 
 struct ServerContext;
+struct SchedulerOptions;
 
 struct DaemonOptions {
   config::Config config;
@@ -34,6 +35,10 @@ struct DaemonOptions {
   std::optional<std::chrono::milliseconds> connection_timeout;
   std::optional<std::chrono::milliseconds> ws_write_timeout;
   std::optional<std::chrono::milliseconds> ws_close_timeout;
+  /// The report scheduler's settings (poll interval, clock, hooks); null =
+  /// the defaults. `run_scheduler = false` runs none (no schedule fires).
+  std::shared_ptr<const SchedulerOptions> scheduler;
+  bool run_scheduler = true;
 };
 
 class Daemon {

@@ -25,6 +25,13 @@ Response get_report(RequestContext& rc);
 Response report_artifact(RequestContext& rc);
 Response delete_report(RequestContext& rc);
 
+// routes_schedules.cpp
+Response create_schedule(RequestContext& rc);
+Response list_schedules(RequestContext& rc);
+Response get_schedule(RequestContext& rc);
+Response delete_schedule(RequestContext& rc);
+Response run_schedule(RequestContext& rc);
+
 // routes_events.cpp
 Response ingest_events(RequestContext& rc);
 

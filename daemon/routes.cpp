@@ -7,7 +7,7 @@ namespace {
 using http::verb;
 namespace h = handlers;
 
-// DESIGN 8. Scheduling and alerts answer 501 until those subsystems exist.
+// DESIGN 8. Alerts answer 501 until that subsystem exists.
 // The WebSocket endpoints are authorised here like any route, then handed to
 // the hub (Runs::websocket); per dashboard the hub checks the role again.
 constexpr Route table[] = {
@@ -29,11 +29,11 @@ constexpr Route table[] = {
 
     {verb::post, "/events/:kind", Access::analyst, Runs::worker, h::ingest_events},
 
-    {verb::post, "/reports/schedule", Access::analyst, Runs::io, h::not_yet},
-    {verb::get, "/schedules", Access::analyst, Runs::io, h::not_yet},
-    {verb::get, "/schedules/:id", Access::analyst, Runs::io, h::not_yet},
-    {verb::delete_, "/schedules/:id", Access::admin, Runs::io, h::not_yet},
-    {verb::post, "/schedules/:id/run", Access::analyst, Runs::io, h::not_yet},
+    {verb::post, "/reports/schedule", Access::analyst, Runs::worker, h::create_schedule},
+    {verb::get, "/schedules", Access::analyst, Runs::worker, h::list_schedules},
+    {verb::get, "/schedules/:id", Access::analyst, Runs::worker, h::get_schedule},
+    {verb::delete_, "/schedules/:id", Access::admin, Runs::worker, h::delete_schedule},
+    {verb::post, "/schedules/:id/run", Access::analyst, Runs::worker, h::run_schedule},
     {verb::get, "/alerts", Access::analyst, Runs::io, h::not_yet},
     {verb::get, "/alerts/trend", Access::analyst, Runs::io, h::not_yet},
     {verb::get, "/alerts/:id", Access::analyst, Runs::io, h::not_yet},

@@ -25,19 +25,6 @@ namespace {
 
 namespace json = boost::json;
 
-json::object parse_body_object(const Request& req)
-{
-  if (req.body().empty())
-    throw FieldError("body", "the request needs a JSON object body");
-  json::error_code ec;
-  json::value v = json::parse(req.body(), ec);
-  if (ec)
-    throw FieldError("body", fmt::format("the body is not valid JSON: {}", ec.message()));
-  if (!v.is_object())
-    throw FieldError("body", "the body must be a JSON object");
-  return std::move(v.as_object());
-}
-
 std::optional<std::string> string_member(const json::object& o, std::string_view name)
 {
   const json::value* v = o.if_contains(name);
@@ -136,7 +123,7 @@ double seconds_since(std::chrono::steady_clock::time_point t)
 
 Response generate_report(RequestContext& rc)
 {
-  const GenerateBody body = parse_generate(parse_body_object(rc.request), util::now());
+  const GenerateBody body = parse_generate(json_body_object(rc.request), util::now());
   ServerContext& server = rc.server;
   const auto request = report::request_from_config(server.config, body.type, body.period, body.exact);
   const int keep_days = server.config.reports.keep_days;

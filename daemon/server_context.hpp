@@ -31,6 +31,7 @@ class TokenCache;
 class WorkerPool;
 class Readiness;
 class WsHub;
+class Scheduler;
 
 struct ServerContext {
   const config::Config& config;
@@ -54,6 +55,8 @@ struct ServerContext {
   dashboard::UserProgressCache& progress;
   dashboard::Refresher& refresher;
   WsHub& ws_hub;
+  /// Null when the daemon runs without a scheduler (DaemonOptions).
+  Scheduler* scheduler = nullptr;
   /// The dashboard page served at `/` (share/web/index.html).
   std::string web_page;
 };

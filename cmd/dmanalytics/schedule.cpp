@@ -1,14 +1,16 @@
-// dmanalytics schedule add | list | show | rm | enable | disable | next
+// dmanalytics schedule add | list | show | rm | run | enable | disable | next
 //
-// add, list, show, rm, enable and disable work on the database in this
-// process (the embedded cluster unless --database says otherwise); next is
-// pure computation.
+// add, list, show, rm, run, enable and disable work on the database in this
+// process (the embedded cluster unless --database says otherwise); run
+// generates and delivers as a daemon's runner does; next is pure computation.
 
 #include "context.hpp"
 
 #include "dm/cron/parse_error.hpp"
 #include "dm/cron/schedule.hpp"
 #include "dm/report/calendar.hpp"
+#include "dm/schedule/json.hpp"
+#include "dm/schedule/runner.hpp"
 #include "dm/schedule/store.hpp"
 #include "dm/util/error.hpp"
 #include "dm/util/json_text.hpp"
@@ -17,7 +19,10 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <condition_variable>
 #include <exception>
+#include <mutex>
+#include <thread>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -108,34 +113,6 @@ std::string local_time(const std::optional<util::Micros>& t, const std::string& 
   return t ? report::format_local(*t, tz) : std::string();
 }
 
-json::value schedule_json(const schedule::StoredSchedule& s)
-{
-  json::array formats, notify;
-  for (const auto& f : s.spec.formats)
-    formats.emplace_back(f);
-  for (const auto& a : s.spec.notify)
-    notify.emplace_back(a);
-  auto optional_time = [&](const std::optional<util::Micros>& t) -> json::value {
-    return t ? json::value(report::format_local(*t, s.spec.tz)) : json::value(nullptr);
-  };
-  return json::object{{"id", s.id},
-                      {"name", s.spec.name},
-                      {"cron", s.spec.cron},
-                      {"tz", s.spec.tz},
-                      {"type", s.spec.report_type},
-                      {"period", s.spec.period},
-                      {"formats", std::move(formats)},
-                      {"keep", s.spec.keep ? json::value(*s.spec.keep) : json::value(nullptr)},
-                      {"notify", std::move(notify)},
-                      {"catchup", s.spec.catchup},
-                      {"source", s.spec.source},
-                      {"enabled", s.enabled},
-                      {"next_run_at", optional_time(s.next_run_at)},
-                      {"last_run_at", optional_time(s.last_run_at)},
-                      {"last_status", s.last_status.empty() ? json::value(nullptr) : json::value(s.last_status)},
-                      {"created_at", util::format_rfc3339_utc(s.created_at)}};
-}
-
 /// One CSV field: the formula guard of DESIGN 5, then RFC 4180 quoting.
 std::string csv_field(std::string text)
 {
@@ -157,7 +134,7 @@ void print_schedules(const std::vector<schedule::StoredSchedule>& schedules, con
   if (format == "json") {
     json::array arr;
     for (const auto& s : schedules)
-      arr.push_back(schedule_json(s));
+      arr.push_back(schedule::schedule_json(s));
     std::cout << util::json_text(arr) << "\n";
     return;
   }
@@ -213,7 +190,32 @@ void print_schedule(const schedule::StoredSchedule& s)
   out += fmt::format("next run:    {}\n", dash(local_time(s.next_run_at, s.spec.tz)));
   out += fmt::format("last run:    {}\n", dash(local_time(s.last_run_at, s.spec.tz)));
   out += fmt::format("last status: {}\n", dash(s.last_status));
+  out += fmt::format("last success:{}\n", s.last_success_at ? " " + local_time(s.last_success_at, s.spec.tz) : " -");
+  if (s.missed_since)
+    out += fmt::format("missed since:{} (no success within twice its interval)\n",
+                       " " + local_time(s.missed_since, s.spec.tz));
   out += fmt::format("created:     {}\n", util::format_rfc3339_utc(s.created_at));
+  std::cout << out;
+}
+
+void print_runs(const std::vector<schedule::RunRecord>& runs, const std::string& tz)
+{
+  if (runs.empty()) {
+    std::cout << "\nno runs yet\n";
+    return;
+  }
+  std::string out = fmt::format("\n{:>6}  {:<25}  {:<8}  {:<9}  {:<10}  {:<8}  {}\n", "RUN", "FIRE TIME", "TRIGGER",
+                                "STATUS", "REPORTS", "MAIL", "ERROR");
+  for (const auto& r : runs) {
+    std::string reports;
+    for (const auto id : r.report_ids)
+      reports += (reports.empty() ? "" : ",") + std::to_string(id);
+    std::string mail = r.delivery_status.empty() || r.delivery_status == "none" ? "-" : r.delivery_status;
+    if (r.attempts > 1)
+      mail += fmt::format(" ({}x)", r.attempts);
+    out += fmt::format("{:>6}  {:<25}  {:<8}  {:<9}  {:<10}  {:<8}  {}\n", r.id, local_time(r.fire_time, tz), r.trigger,
+                       r.status, reports.empty() ? "-" : reports, mail, r.error.empty() ? "-" : r.error);
+  }
   std::cout << out;
 }
 
@@ -271,10 +273,18 @@ void run_show(Context& ctx, const ShowCommand& cmd)
   const std::int64_t id = parse_id(cmd.id);
   auto conn = ctx.connect();
   const auto s = schedule::ScheduleStore(*conn).get(id);
-  if (cmd.format == "json")
-    std::cout << util::json_text(schedule_json(s)) << "\n";
-  else
+  const auto runs = schedule::runs_of(*conn, id, 10);
+  if (cmd.format == "json") {
+    json::value out = schedule::schedule_json(s);
+    json::array arr;
+    for (const auto& r : runs)
+      arr.push_back(schedule::run_json(r, s.spec.tz));
+    out.as_object()["runs"] = std::move(arr);
+    std::cout << util::json_text(out) << "\n";
+  } else {
     print_schedule(s);
+    print_runs(runs, s.spec.tz);
+  }
 }
 
 void run_rm(Context& ctx, const IdCommand& cmd)
@@ -284,6 +294,70 @@ void run_rm(Context& ctx, const IdCommand& cmd)
   schedule::ScheduleStore(*conn).remove(id);
   if (!ctx.quiet())
     std::cerr << fmt::format("schedule {} removed\n", id);
+}
+
+struct RunCommand {
+  std::string id, format = "text";
+};
+
+void run_run(Context& ctx, const RunCommand& cmd)
+{
+  if (cmd.format != "text" && cmd.format != "json")
+    throw UsageError(fmt::format("unknown --format '{}': expected text or json", cmd.format));
+  const std::int64_t id = parse_id(cmd.id);
+  const config::Config& config = ctx.config();
+  auto conn = ctx.connect();
+  const auto claimed = schedule::claim_manual(*conn, id, util::now());
+  if (!ctx.quiet())
+    std::cerr << fmt::format("schedule {} '{}': run {} started ({} {} report)\n", id, claimed.schedule.spec.name,
+                             claimed.run_id, claimed.schedule.spec.period, claimed.schedule.spec.report_type);
+  // The run's heartbeat, so that no daemon takes it for a dead process's.
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  std::thread beat([&] {
+    std::unique_ptr<pqxx::connection> beat_conn;
+    std::unique_lock lock(mutex);
+    while (!done_cv.wait_for(lock, std::chrono::seconds(10), [&] { return done; })) {
+      try {
+        if (!beat_conn)
+          beat_conn = ctx.database().connect();
+        schedule::heartbeat(*beat_conn, {claimed.run_id});
+      } catch (const std::exception&) {
+        beat_conn.reset();
+      }
+    }
+  });
+  schedule::RunRecord record;
+  std::exception_ptr error;
+  try {
+    schedule::ExecuteOptions options;
+    options.config = &config;
+    record = schedule::execute(*conn, claimed, options);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  {
+    const std::lock_guard lock(mutex);
+    done = true;
+  }
+  done_cv.notify_all();
+  beat.join();
+  if (error)
+    std::rethrow_exception(error);
+  std::string reports;
+  for (const auto r : record.report_ids)
+    reports += (reports.empty() ? "" : ",") + std::to_string(r);
+  if (cmd.format == "json")
+    std::cout << util::json_text(schedule::run_json(record, claimed.schedule.spec.tz)) << "\n";
+  else
+    std::cout << fmt::format("{}\t{}\t{}\n", record.id, record.status, reports);
+  std::cout.flush();
+  if (record.status != "succeeded")
+    throw std::runtime_error(fmt::format("schedule {} run {} failed: {}", id, record.id, record.error));
+  if (!ctx.quiet())
+    std::cerr << fmt::format("schedule {} run {} succeeded: report {}{}\n", id, record.id, reports,
+                             record.delivery_status == "sent" ? ", e-mailed" : "");
 }
 
 void run_set_enabled(Context& ctx, const IdCommand& cmd, bool enabled)
@@ -341,6 +415,13 @@ void setup_add(CLI::App& schedule, Context& ctx)
   auto* r = schedule.add_subcommand("rm", "Delete a schedule and its run history (its reports are kept)");
   r->add_option("ID", rm->id)->required();
   r->callback(ctx.command([rm, &ctx] { run_rm(ctx, *rm); }));
+
+  auto run = std::make_shared<RunCommand>();
+  auto* ru = schedule.add_subcommand(
+      "run", "Run a schedule now, here: generate its report, keep, e-mail; prints run id, status and report ids");
+  ru->add_option("ID", run->id)->required();
+  ru->add_option("--format", run->format, "text | json")->capture_default_str();
+  ru->callback(ctx.command([run, &ctx] { run_run(ctx, *run); }));
 
   auto enable = std::make_shared<IdCommand>();
   auto* en = schedule.add_subcommand("enable", "Enable a schedule; its next run is computed from now");

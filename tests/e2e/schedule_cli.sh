@@ -79,3 +79,40 @@ expect_exit 5 "${r[@]}" schedule enable "$id2"
 expect_exit 5 "${r[@]}" schedule disable 999999
 [[ $("${r[@]}" schedule list --format csv | grep -c '^[0-9]') == 1 ]] || fail "rm left the schedule listed"
 echo ok
+
+# run: here and now. With notify addresses and no [smtp] url the run fails
+# saying so (exit 1), and is recorded.
+expect_exit 1 "${r[@]}" schedule run "$id1"
+[[ $err == *"no [smtp] url"* ]] || fail "run without smtp: $err"
+out=$("${r[@]}" schedule show "$id1")
+grep -q "manual.*failed.*no \[smtp\] url" <<<"$out" || fail "failed run not shown: $out"
+
+# With a real SMTP server the PDF and CSV reach both addresses.
+mail_dir=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+/usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$port" -c aiosmtpd.handlers.Mailbox "$mail_dir/box" &
+smtp_pid=$!
+trap 'kill $smtp_pid 2>/dev/null; rm -rf "$mail_dir"; drop_database "$db"' EXIT
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+cat >"$mail_dir/dm.toml" <<TOML
+[smtp]
+url = "smtp://127.0.0.1:$port"
+from = "reports@drivemaster.example"
+TOML
+out=$("${r[@]}" --config "$mail_dir/dm.toml" schedule run "$id1")
+IFS=$'\t' read -r run_id status report_id <<<"$out"
+[[ $run_id =~ ^[0-9]+$ && $status == succeeded && $report_id =~ ^[0-9]+$ ]] || fail "run output: $out"
+msg=$(cat "$mail_dir"/box/new/* 2>/dev/null || true)
+grep -q "^To: .*ops@example.com.*lead@example.org" <<<"$msg" || fail "mail recipients: $(head -c 2000 <<<"$msg")"
+[[ $msg == *"dmanalytics-learning-$report_id-v2.pdf"* && $msg == *"dmanalytics-learning-$report_id-v2.csv"* ]] ||
+  fail "mail attachments: $(head -c 2000 <<<"$msg")"
+"${r[@]}" report show --local "$report_id" >/dev/null || fail "the run's report $report_id is not stored"
+out=$("${r[@]}" schedule show "$id1" --format json)
+python3 -c "
+import json,sys
+d=json.loads(sys.argv[1]); runs=d['runs']; assert len(runs)==2, runs
+assert runs[0]['status']=='succeeded' and runs[0]['delivery']['status']=='sent' and runs[0]['report_ids']==[$report_id], runs[0]
+assert runs[1]['status']=='failed' and d['last_status']=='succeeded' and d['last_success_at'], d" "$out" ||
+  fail "runs in show json: $out"
+expect_exit 5 "${r[@]}" schedule run 999999
+expect_exit 2 "${r[@]}" schedule run "$id1" --format xml

@@ -57,8 +57,9 @@ DaemonMetrics::DaemonMetrics()
                                                 "Time to compute, render and store one report.", {},
                                                 report_buckets())
                                      .labels({})),
-      schedule_last_success(registry.gauge("schedule_last_success_timestamp_seconds",
-                                           "When each schedule last ran successfully (Unix time).", {"schedule"})),
+      schedule_last_success(registry.gauge_callback("schedule_last_success_timestamp_seconds",
+                                                    "When each schedule last ran successfully (Unix time).",
+                                                    {"schedule"}, {})),
       http_requests(registry.counter("http_requests_total", "HTTP requests answered.", {"method", "route", "code"})),
       http_request_duration(registry.histogram("http_request_duration_seconds",
                                                "Time from a request's header to its response being written.",

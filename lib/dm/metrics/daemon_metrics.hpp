@@ -48,7 +48,9 @@ struct DaemonMetrics {
   CounterFamily& alerts_generated;               ///< alerts_generated_total{severity}
   CounterFamily& reports_generated;              ///< reports_generated_total{type}
   Histogram& report_generation_duration;         ///< report_generation_duration_seconds
-  GaugeFamily& schedule_last_success;            ///< schedule_last_success_timestamp_seconds{schedule}
+  /// schedule_last_success_timestamp_seconds{schedule}, read from the
+  /// database by the scheduler (every daemon shows every schedule).
+  CallbackFamily& schedule_last_success;
 
   // HTTP API (DESIGN 8). `route` is the route pattern ("/reports/:id"), never
   // the raw path, so that the label set stays bounded.

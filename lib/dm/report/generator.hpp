@@ -19,6 +19,9 @@ struct GenerateRequest {
   double max_error_rate = 0.05;          ///< dashboard.alert_thresholds.error_rate
   double saturated_cpu = 0.9;            ///< dashboard.alert_thresholds.system_load
   util::Micros now = 0;                  ///< generated_at; 0 = the current time
+  /// reports.export_dir: a stored report's artifacts are also written there
+  /// (see export_artifacts in runner.hpp); empty = none.
+  std::string export_dir;
 };
 
 /// Computes the report in one read-only snapshot of the database.

@@ -11,6 +11,7 @@
 #include <boost/json/object.hpp>
 #include <pqxx/pqxx>
 
+#include <filesystem>
 #include <map>
 #include <string>
 #include <utility>
@@ -44,12 +45,27 @@ std::string render_report(const Report& report, std::string_view format, const s
 /// The params object stored with a report (its identity for versioning).
 std::string params_json(const std::vector<std::pair<std::string, std::string>>& params);
 
+/// The file name of an exported artifact: dmanalytics-TYPE-ID-vVERSION.FORMAT.
+std::string export_file_name(std::string_view type, std::int64_t id, int version, std::string_view format);
+
+/// Writes every artifact into `dir` under export_file_name, each through a
+/// temporary file renamed into place, so a reader never sees half a file.
+/// On failure removes what it wrote and throws, naming the file.
+void export_artifacts(const std::filesystem::path& dir, const Report& report,
+                      const std::map<std::string, std::string>& artifacts);
+
+/// Deletes the files of `dir` named as export_file_name names them whose
+/// report is no longer in the database; nothing else is touched. Returns how
+/// many were deleted.
+std::int64_t prune_exports(pqxx::connection_base& conn, const std::filesystem::path& dir);
+
 /// Step 1: records a running report; returns its id and version.
 std::pair<std::int64_t, int> begin_report(pqxx::connection_base& conn, const GenerateRequest& request,
                                           const std::vector<std::pair<std::string, std::string>>& params);
 
-/// Step 2: generates, renders and stores report `id`; on failure marks it
-/// failed and rethrows. Then applies `keep_days` retention (0 = keep all).
+/// Step 2: generates, renders, exports (request.export_dir) and stores
+/// report `id`; on failure marks it failed and rethrows. Then applies
+/// `keep_days` retention (0 = keep all).
 RunOutput finish_report(pqxx::connection_base& conn, std::int64_t id, int version, const GenerateRequest& request,
                         const std::vector<std::pair<std::string, std::string>>& params, int keep_days,
                         const std::string& csv_section = "");

@@ -21,7 +21,8 @@ constexpr const char* select_schedules =
     "SELECT s.id, s.name, s.cron, s.tz, s.report_type, s.period, array_to_string(s.formats, ','), s.keep, "
     "array_to_string(s.notify, ','), s.catchup, s.source, s.enabled, "
     "(extract(epoch FROM s.next_run_at) * 1000000)::bigint, (extract(epoch FROM s.created_at) * 1000000)::bigint, "
-    "(extract(epoch FROM r.fire_time) * 1000000)::bigint, coalesce(r.status, '') "
+    "(extract(epoch FROM r.fire_time) * 1000000)::bigint, coalesce(r.status, ''), "
+    "(extract(epoch FROM s.last_success_at) * 1000000)::bigint, (extract(epoch FROM s.missed_since) * 1000000)::bigint "
     "FROM dm.schedules s LEFT JOIN LATERAL (SELECT fire_time, status FROM dm.schedule_runs "
     "WHERE schedule_id = s.id ORDER BY fire_time DESC LIMIT 1) r ON true ";
 
@@ -78,6 +79,8 @@ StoredSchedule from_row(const pqxx::row& r, util::Micros now)
   s.created_at = r[13].as<util::Micros>();
   s.last_run_at = optional_micros(r[14]);
   s.last_status = r[15].as<std::string>();
+  s.last_success_at = optional_micros(r[16]);
+  s.missed_since = optional_micros(r[17]);
   if (!s.next_run_at) {
     // A row the store has checked always parses; one edited by hand into an
     // expression this build refuses keeps an empty next run instead of

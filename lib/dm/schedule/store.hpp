@@ -54,6 +54,10 @@ struct StoredSchedule {
   /// Fire time and status of the latest run in schedule_runs, if any.
   std::optional<util::Micros> last_run_at;
   std::string last_status;
+  /// The latest successful run's finish.
+  std::optional<util::Micros> last_success_at;
+  /// Set while the schedule has not succeeded within twice its interval.
+  std::optional<util::Micros> missed_since;
   util::Micros created_at = 0;
 };
 

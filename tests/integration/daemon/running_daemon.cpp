@@ -19,6 +19,8 @@ RunningDaemon::RunningDaemon(const std::function<void(daemon::DaemonOptions&)>& 
   options.config.database.url = db_.url();
   options.config.daemon.threads = 2;
   options.config.database.pool_size = 4;
+  // No default schedules: a test that wants them sets [reporting_schedule].
+  options.config.reporting_schedule = config::ReportingSchedule{.hourly = "", .daily = "", .weekly = "", .monthly = ""};
   options.state_dir = state_dir_;
   options.listen = "127.0.0.1:0";
   if (tweak)

@@ -39,7 +39,8 @@ void populate(DaemonMetrics& m)
   m.reports_generated.labels({"performance"}).inc(2);
   m.report_generation_duration.observe(0.8);
   m.report_generation_duration.observe(400); // beyond the last bucket
-  m.schedule_last_success.labels({"daily \"ops\" report\\eu\nsecond line"}).set(1767225600);
+  m.schedule_last_success.set_collector(
+      [] { return std::vector<dm::metrics::Sample>{{{"daily \"ops\" report\\eu\nsecond line"}, 1767225600}}; });
   m.http_requests.labels({"GET", "/reports/:id", "200"}).inc();
   m.http_requests.labels({"POST", "/events/:kind", "413"}).inc();
   m.http_request_duration.labels({"/reports/:id"}).observe(0.012);
