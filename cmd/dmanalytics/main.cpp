@@ -13,6 +13,7 @@
 namespace dm::cli {
 void setup_token(CLI::App& app, Context& ctx);
 void setup_schedule(CLI::App& app, Context& ctx);
+void setup_anomaly(CLI::App& app, Context& ctx);
 } // namespace dm::cli
 
 int main(int argc, char** argv)
@@ -34,6 +35,7 @@ int main(int argc, char** argv)
   dm::cli::setup_seed(app, ctx);
   dm::cli::setup_demo(app, ctx);
   dm::cli::setup_token(app, ctx);
+  dm::cli::setup_anomaly(app, ctx);
 
   try {
     app.parse(argc, argv);
