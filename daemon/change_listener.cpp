@@ -372,6 +372,10 @@ void ChangeListener::State::on_readable(std::uint64_t gen, boost::system::error_
     deliver(ChangeSignal::everything());
   }
   for (const std::string& payload : received) {
+    if (!options.parse_payloads) {
+      deliver(ChangeSignal{});
+      continue;
+    }
     std::string error;
     if (auto signal = parse_change_signal(payload, error)) {
       deliver(*signal);

@@ -50,6 +50,10 @@ std::optional<ChangeSignal> parse_change_signal(std::string_view payload, std::s
 
 struct ChangeListenerOptions {
   std::string channel = "dm_events";
+  /// false: payloads are not read as dm_events signals; each notification
+  /// calls the handler with an empty ChangeSignal (a channel such as
+  /// dm_alerts, where arrival is the message).
+  bool parse_payloads = true;
   /// Wait before the first attempt to reconnect, doubled after each failed
   /// one up to max_backoff.
   std::chrono::milliseconds initial_backoff = std::chrono::milliseconds(500);

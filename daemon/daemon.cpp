@@ -1,5 +1,6 @@
 #include "daemon/daemon.hpp"
 
+#include "daemon/alert_evaluator.hpp"
 #include "daemon/change_dispatch.hpp"
 #include "daemon/change_listener.hpp"
 #include "daemon/db_gate.hpp"
@@ -98,6 +99,9 @@ struct Daemon::Impl {
   // io_context, refresher and caches they use.
   std::unique_ptr<UserProgressFeed> progress_feed;
   std::unique_ptr<ChangeListener> change_listener;
+  // Alert transitions of whichever daemon evaluates: the alerts dashboard.
+  std::unique_ptr<ChangeListener> alert_listener;
+  std::unique_ptr<AlertEvaluator> alert_evaluator;
 
   explicit Impl(DaemonOptions o)
       : options(std::move(o)), config(options.config), listen(options.listen.empty() ? config.daemon.listen : options.listen)
@@ -168,6 +172,19 @@ struct Daemon::Impl {
     change_listener = std::make_unique<ChangeListener>(ioc.get_executor(), *database,
                                                        ChangeDispatch(*refresher, *progress, *progress_feed));
 
+    ChangeListenerOptions alert_signals;
+    alert_signals.channel = "dm_alerts";
+    alert_signals.parse_payloads = false;
+    alert_listener = std::make_unique<ChangeListener>(
+        ioc.get_executor(), *database,
+        [this](const ChangeSignal&) { refresher->refresh_now(dashboard::alerts_dashboard); }, alert_signals);
+    if (options.run_alert_evaluator) {
+      AlertEvaluatorOptions evaluating = options.alert_evaluator ? *options.alert_evaluator : AlertEvaluatorOptions{};
+      if (!options.alert_evaluator)
+        evaluating.interval = std::chrono::seconds(std::max(1, config.alerts.interval));
+      alert_evaluator = std::make_unique<AlertEvaluator>(*database, config, metrics.get(), std::move(evaluating));
+    }
+
     std::vector<std::filesystem::path> disks{options.state_dir};
     if (!config.reports.export_dir.empty())
       disks.emplace_back(config.reports.export_dir);
@@ -209,6 +226,7 @@ struct Daemon::Impl {
         .refresher = *refresher,
         .ws_hub = *ws_hub,
         .scheduler = scheduler.get(),
+        .alert_evaluator = alert_evaluator.get(),
         .web_page = std::string(web_page()),
     });
     server = std::make_unique<HttpServer>(ioc, listen, *context);
@@ -267,6 +285,9 @@ Daemon::~Daemon()
     impl_->metrics->schedule_last_success.set_collector({});
     impl_->scheduler->stop();
   }
+  if (impl_->alert_evaluator)
+    impl_->alert_evaluator->stop();
+  impl_->alert_listener->stop();
   impl_->change_listener->stop();
   impl_->progress_feed->stop();
   impl_->refresher->stop();
@@ -291,6 +312,9 @@ void Daemon::run()
   d.refresher->start();
   d.progress_feed->start();
   d.change_listener->start();
+  d.alert_listener->start();
+  if (d.alert_evaluator)
+    d.alert_evaluator->start();
   if (d.scheduler)
     d.scheduler->start();
   d.start_watchdog();

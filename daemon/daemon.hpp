@@ -18,6 +18,7 @@ namespace dm::daemon {
 
 struct ServerContext;
 struct SchedulerOptions;
+struct AlertEvaluatorOptions;
 
 struct DaemonOptions {
   config::Config config;
@@ -39,6 +40,10 @@ struct DaemonOptions {
   /// the defaults. `run_scheduler = false` runs none (no schedule fires).
   std::shared_ptr<const SchedulerOptions> scheduler;
   bool run_scheduler = true;
+  /// The alert evaluator's settings (interval, clock); null = alerts.interval.
+  /// `run_alert_evaluator = false`: this daemon never evaluates.
+  std::shared_ptr<const AlertEvaluatorOptions> alert_evaluator;
+  bool run_alert_evaluator = true;
 };
 
 class Daemon {

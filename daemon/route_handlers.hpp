@@ -10,7 +10,6 @@ Response healthz(RequestContext& rc);
 Response readyz(RequestContext& rc);
 Response metrics(RequestContext& rc);
 Response index_page(RequestContext& rc);
-Response not_yet(RequestContext& rc);
 
 // routes_dashboard.cpp
 Response system_performance(RequestContext& rc);
@@ -31,6 +30,15 @@ Response list_schedules(RequestContext& rc);
 Response get_schedule(RequestContext& rc);
 Response delete_schedule(RequestContext& rc);
 Response run_schedule(RequestContext& rc);
+
+// routes_alerts.cpp
+Response list_alerts(RequestContext& rc);
+Response get_alert(RequestContext& rc);
+Response acknowledge_alert(RequestContext& rc);
+Response alert_trend(RequestContext& rc);
+Response list_alert_rules(RequestContext& rc);
+Response create_alert_rule(RequestContext& rc);
+Response delete_alert_rule(RequestContext& rc);
 
 // routes_events.cpp
 Response ingest_events(RequestContext& rc);

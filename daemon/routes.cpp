@@ -7,7 +7,7 @@ namespace {
 using http::verb;
 namespace h = handlers;
 
-// DESIGN 8. Alerts answer 501 until that subsystem exists.
+// DESIGN 8.
 // The WebSocket endpoints are authorised here like any route, then handed to
 // the hub (Runs::websocket); per dashboard the hub checks the role again.
 constexpr Route table[] = {
@@ -34,13 +34,13 @@ constexpr Route table[] = {
     {verb::get, "/schedules/:id", Access::analyst, Runs::worker, h::get_schedule},
     {verb::delete_, "/schedules/:id", Access::admin, Runs::worker, h::delete_schedule},
     {verb::post, "/schedules/:id/run", Access::analyst, Runs::worker, h::run_schedule},
-    {verb::get, "/alerts", Access::analyst, Runs::io, h::not_yet},
-    {verb::get, "/alerts/trend", Access::analyst, Runs::io, h::not_yet},
-    {verb::get, "/alerts/:id", Access::analyst, Runs::io, h::not_yet},
-    {verb::post, "/alerts/:id/ack", Access::analyst, Runs::io, h::not_yet},
-    {verb::get, "/alert-rules", Access::analyst, Runs::io, h::not_yet},
-    {verb::post, "/alert-rules", Access::admin, Runs::io, h::not_yet},
-    {verb::delete_, "/alert-rules/:id", Access::admin, Runs::io, h::not_yet},
+    {verb::get, "/alerts", Access::analyst, Runs::worker, h::list_alerts},
+    {verb::get, "/alerts/trend", Access::analyst, Runs::worker, h::alert_trend},
+    {verb::get, "/alerts/:id", Access::analyst, Runs::worker, h::get_alert},
+    {verb::post, "/alerts/:id/ack", Access::analyst, Runs::worker, h::acknowledge_alert},
+    {verb::get, "/alert-rules", Access::analyst, Runs::worker, h::list_alert_rules},
+    {verb::post, "/alert-rules", Access::admin, Runs::worker, h::create_alert_rule},
+    {verb::delete_, "/alert-rules/:id", Access::admin, Runs::worker, h::delete_alert_rule},
     {verb::get, "/websocket/stats", Access::viewer, Runs::io, h::websocket_stats},
     {verb::get, "/ws/dashboard", Access::authenticated, Runs::websocket, h::websocket_only},
     {verb::get, "/ws/user/:userId/progress", Access::user_self, Runs::websocket, h::websocket_only},

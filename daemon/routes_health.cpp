@@ -56,11 +56,4 @@ Response index_page(RequestContext& rc)
   return res;
 }
 
-Response not_yet(RequestContext& rc)
-{
-  return error_response(rc.request, http::status::not_implemented, "not_implemented",
-                        fmt::format("{} {} is not available in this version", std::string_view(rc.request.method_string()),
-                                    rc.path));
-}
-
 } // namespace dm::daemon::handlers

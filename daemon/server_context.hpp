@@ -32,6 +32,7 @@ class WorkerPool;
 class Readiness;
 class WsHub;
 class Scheduler;
+class AlertEvaluator;
 
 struct ServerContext {
   const config::Config& config;
@@ -57,6 +58,8 @@ struct ServerContext {
   WsHub& ws_hub;
   /// Null when the daemon runs without a scheduler (DaemonOptions).
   Scheduler* scheduler = nullptr;
+  /// Null when the daemon never evaluates alerts (DaemonOptions).
+  AlertEvaluator* alert_evaluator = nullptr;
   /// The dashboard page served at `/` (share/web/index.html).
   std::string web_page;
 };

@@ -14,6 +14,8 @@ namespace dm::cli {
 void setup_token(CLI::App& app, Context& ctx);
 void setup_schedule(CLI::App& app, Context& ctx);
 void setup_anomaly(CLI::App& app, Context& ctx);
+void setup_alert(CLI::App& app, Context& ctx);
+void setup_rule(CLI::App& app, Context& ctx);
 } // namespace dm::cli
 
 int main(int argc, char** argv)
@@ -35,6 +37,8 @@ int main(int argc, char** argv)
   dm::cli::setup_seed(app, ctx);
   dm::cli::setup_demo(app, ctx);
   dm::cli::setup_token(app, ctx);
+  dm::cli::setup_alert(app, ctx);
+  dm::cli::setup_rule(app, ctx);
   dm::cli::setup_anomaly(app, ctx);
 
   try {

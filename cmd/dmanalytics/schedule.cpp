@@ -12,6 +12,7 @@
 #include "dm/schedule/json.hpp"
 #include "dm/schedule/runner.hpp"
 #include "dm/schedule/store.hpp"
+#include "dm/render/csv_renderer.hpp"
 #include "dm/util/error.hpp"
 #include "dm/util/json_text.hpp"
 #include "dm/util/time.hpp"
@@ -113,20 +114,9 @@ std::string local_time(const std::optional<util::Micros>& t, const std::string& 
   return t ? report::format_local(*t, tz) : std::string();
 }
 
-/// One CSV field: the formula guard of DESIGN 5, then RFC 4180 quoting.
-std::string csv_field(std::string text)
+std::string csv_field(std::string_view text)
 {
-  if (!text.empty() && std::string_view("=+-@\t\r").find(text.front()) != std::string_view::npos)
-    text.insert(0, 1, '\'');
-  if (text.find_first_of(",\"\r\n") == std::string::npos)
-    return text;
-  std::string out = "\"";
-  for (const char c : text) {
-    out += c;
-    if (c == '"')
-      out += '"';
-  }
-  return out + '"';
+  return render::csv_text_field(text);
 }
 
 void print_schedules(const std::vector<schedule::StoredSchedule>& schedules, const std::string& format)

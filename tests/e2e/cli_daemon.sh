@@ -95,7 +95,12 @@ out=$("${c[@]}" dashboard show business_kpis); [[ $out == *KPI*revenue_cents*pla
 expect_exit 2 "${c[@]}" dashboard show user_progress
 expect_exit 2 "${c[@]}" dashboard show nosuch
 for _ in $(seq 50); do "${c[@]}" dashboard show alerts >/dev/null 2>&1 && break; sleep 0.2; done
-out=$("${c[@]}" dashboard show alerts --format json); [[ $out == '{"alerts":[]}' ]] || fail "alerts: $out"
+out=$("${c[@]}" dashboard show alerts --format json)
+python3 -c "
+import json,sys
+d=json.loads(sys.argv[1]); assert isinstance(d['alerts'], list) and isinstance(d['pending'], int), d
+assert sorted(d['firing'])==['critical','high','low','medium'], d
+assert all(a['state'] in ('pending','firing') for a in d['alerts']), d" "$out" || fail "alerts: $out"
 
 # Refusals: a bad token exits 4, a viewer may not list reports (4), nothing
 # listening exits 3 and says how to start the daemon.

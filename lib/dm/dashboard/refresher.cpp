@@ -76,7 +76,7 @@ Refresher::Refresher(const db::Database& database, SnapshotCache& cache, Refresh
                                                                                   : std::vector<ProbeStatusView>{});
                    }});
   jobs_.push_back({alerts_dashboard, options_.system_performance_every,
-                   [](pqxx::connection&, Micros) { return compute_alerts(); }});
+                   [](pqxx::connection& conn, Micros) { return compute_alerts(conn); }});
   jobs_.push_back({business_kpis_dashboard, options_.business_kpis_every,
                    [](pqxx::connection& conn, Micros now) { return compute_business_kpis(conn, now); }});
 }

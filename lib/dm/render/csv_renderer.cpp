@@ -198,6 +198,25 @@ void write_section(const report::Section& s, RecordWriter& w)
 
 } // namespace
 
+std::string csv_text_field(std::string_view text)
+{
+  std::string out;
+  const bool guarded = looks_like_formula(text);
+  const bool quoted = text.find_first_of(",\"\r\n") != std::string_view::npos;
+  if (quoted)
+    out += '"';
+  if (guarded)
+    out += '\'';
+  for (char c : text) {
+    if (c == '"')
+      out += '"';
+    out += c;
+  }
+  if (quoted)
+    out += '"';
+  return out;
+}
+
 void render_csv(const report::Report& report, std::string_view section, std::ostream& os)
 {
   RecordWriter writer(os);

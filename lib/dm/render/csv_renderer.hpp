@@ -5,6 +5,7 @@
 #include "dm/report/report.hpp"
 
 #include <iosfwd>
+#include <string>
 #include <string_view>
 
 namespace dm::render {
@@ -39,5 +40,9 @@ namespace dm::render {
 /// Throws std::runtime_error when `os` fails while writing (a partial file
 /// may have been written).
 void render_csv(const report::Report& report, std::string_view section, std::ostream& os);
+
+/// One text field as render_csv writes it: the formula guard, then quoting
+/// when needed. For the other tables the CLI prints as CSV.
+std::string csv_text_field(std::string_view text);
 
 } // namespace dm::render

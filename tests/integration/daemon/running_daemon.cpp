@@ -21,6 +21,9 @@ RunningDaemon::RunningDaemon(const std::function<void(daemon::DaemonOptions&)>& 
   options.config.database.pool_size = 4;
   // No default schedules: a test that wants them sets [reporting_schedule].
   options.config.reporting_schedule = config::ReportingSchedule{.hourly = "", .daily = "", .weekly = "", .monthly = ""};
+  // No alert evaluation (the host's own CPU would raise alerts on a busy
+  // machine): a test that wants it turns it on.
+  options.run_alert_evaluator = false;
   options.state_dir = state_dir_;
   options.listen = "127.0.0.1:0";
   if (tweak)

@@ -105,7 +105,9 @@ TEST_CASE("schedules over the API: create, list, show, run now, delete", "[daemo
     REQUIRE(RunningDaemon::eventually([&] {
       shown = body_json(d.get(fmt::format("/schedules/{}", id), analyst)).as_object();
       const auto& runs = shown.at("runs").as_array();
-      return !runs.empty() && runs[0].at("status").as_string() == "succeeded";
+      // The schedule is read before its runs: both must show the end.
+      return !runs.empty() && runs[0].at("status").as_string() == "succeeded" &&
+             shown.at("last_status") == "succeeded";
     }));
     const auto& r = shown.at("runs").as_array()[0].as_object();
     CHECK(r.at("id").as_int64() == run_id);

@@ -189,7 +189,8 @@ TEST_CASE("refresher: every dashboard is published at start, with the hooks' dat
   CHECK(integer(sp.at("overall").at("requests")) == sql_requests_last_hour(db));
   CHECK(integer(sp.at("overall").at("requests")) == 2);
   CHECK(text(sp.at("probes").at(0).at("name")) == "api");
-  CHECK(boost::json::serialize(body_of(cache, alerts_dashboard)) == R"({"alerts":[]})");
+  CHECK(boost::json::serialize(body_of(cache, alerts_dashboard)) ==
+        R"({"alerts":[],"firing":{"low":0,"medium":0,"high":0,"critical":0},"pending":0})");
   CHECK(body_of(cache, business_kpis_dashboard).at("kpis").as_object().contains("revenue_cents"));
   CHECK(text(body_of(cache, business_kpis_dashboard).at("period").at("from")) == "2026-11-01T00:00:00Z");
   const std::lock_guard lock(m);
