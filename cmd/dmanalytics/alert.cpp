@@ -123,10 +123,10 @@ void run_alert_list(Context& ctx, const AlertListCommand& cmd)
   std::size_t rule_width = 4;
   for (const auto& a : alerts)
     rule_width = std::max(rule_width, a.rule_name.size());
-  std::string out = fmt::format("{:>6}  {:<{}}  {:<8}  {:<8}  {:>10}  {:>10}  {:<20}  {:<20}  {}\n", "ID", "RULE",
+  std::string out = fmt::format("{:>6}  {:<{}}  {:<8}  {:<8}  {:>10}  {:>10}  {:<27}  {:<27}  {}\n", "ID", "RULE",
                                 rule_width, "SEVERITY", "STATE", "VALUE", "THRESHOLD", "STARTED", "RESOLVED", "ACK");
   for (const auto& a : alerts)
-    out += fmt::format("{:>6}  {:<{}}  {:<8}  {:<8}  {:>10}  {:>10}  {:<20}  {:<20}  {}\n", a.id, a.rule_name,
+    out += fmt::format("{:>6}  {:<{}}  {:<8}  {:<8}  {:>10}  {:>10}  {:<27}  {:<27}  {}\n", a.id, a.rule_name,
                        rule_width, a.severity, a.state, number(a.value), number(a.threshold),
                        util::format_rfc3339_utc(a.started_at), time_or_dash(a.resolved_at),
                        a.acknowledged_by.empty() ? "-" : a.acknowledged_by);
