@@ -41,6 +41,13 @@
 #   tell whether one of them was, and the raw figures of both sides are kept
 #   in BUILD/bench/ws-ours.txt and ws-node.txt.
 #
+#   The floor column: dm_ws_send_floor (tests/bench/ws_send_floor.cpp) with
+#   the same pinning, connections, update size and rate, but no server at
+#   all: one sendmsg of a prepared frame to each connection in turn. It is
+#   what the kernel alone charges for one loopback TCP send per subscriber
+#   (the receiver's side of TCP runs in the sender's system call), so neither
+#   server's CPU per message nor its delivery spread can go below it.
+#
 #   DM_WS_CONNECTIONS (10000), DM_WS_RATE (1 trigger/s), DM_WS_SECONDS (20),
 #   DM_WS_SAMPLES (50), DM_WS_ONLY=ours|node (one side, while developing)
 source "$(dirname "$0")/common.sh"
@@ -50,7 +57,10 @@ seconds=${DM_WS_SECONDS:-20}
 samples=${DM_WS_SAMPLES:-50}
 only=${DM_WS_ONLY:-}
 load=$bin/dm_ws_load
-[[ -x $load ]] || { echo "bench: $load is missing (build the dm_ws_load target)" >&2; exit 1; }
+floor=$bin/dm_ws_send_floor
+for tool in "$load" "$floor"; do
+  [[ -x $tool ]] || { echo "bench: $tool is missing (build the $(basename "$tool") target)" >&2; exit 1; }
+done
 for tool in taskset curl; do
   command -v $tool >/dev/null || { echo "bench: $tool is missing (scripts/bootstrap installs it)" >&2; exit 1; }
 done
@@ -78,7 +88,7 @@ if [[ ! -f $node_dir/node_modules/ws/package.json ]]; then
   npm install --prefix "$node_dir" --no-audit --no-fund --loglevel=error ws@8 >/dev/null
 fi
 
-rm -f "$bench_dir/ws-ours.txt" "$bench_dir/ws-node.txt"
+rm -f "$bench_dir/ws-ours.txt" "$bench_dir/ws-node.txt" "$bench_dir/ws-floor.txt"
 get() { sed -n "s/^$2=//p" "$1" | tail -1; }
 # run_load OUT URL PID TRIGGER_URL BODY [TOKEN]: the whole measurement against one server.
 run_load() {
@@ -141,16 +151,28 @@ if [[ $only != ours ]]; then
   kill -TERM "$node_pid"; wait "$node_pid" 2>/dev/null || true; node_pid=
 fi
 
+if [[ -z $only ]]; then
+  echo "bench: the floor: one send per subscriber, no server ..." >&2
+  interval_ms=$(awk -v r="$rate" 'BEGIN { printf "%d", 1000 / r }')
+  "$floor" --connections "$connections" --bytes "${bytes:-928}" --rounds "$seconds" --interval-ms "$interval_ms" \
+    --server-cpu "$server_cpu" --client-cpu "$client_cpu" >"$bench_dir/ws-floor.txt" ||
+    { echo "bench: dm_ws_send_floor failed" >&2; exit 1; }
+fi
+
 # --- the table -----------------------------------------------------------------
 value() { [[ -f $1 ]] && get "$1" "$2" || true; }
-row() { # row LABEL KEY FORMAT TARGET: ours | node | ratio ours/node | target
-  local o n r
+row() { # row LABEL KEY FORMAT TARGET [FLOOR_KEY]: ours | node | ratio ours/node | floor | target
+  local o n r f=-
   o=$(value "$bench_dir/ws-ours.txt" "$2"); n=$(value "$bench_dir/ws-node.txt" "$2")
+  if [[ -n ${5:-} ]]; then
+    f=$(value "$bench_dir/ws-floor.txt" "$5")
+    [[ -n $f ]] && f=$(printf "$3" "$f") || f=-
+  fi
   r=-
   [[ -n $o && -n $n ]] && r=$(awk -v a="$o" -v b="$n" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
   [[ -n $o ]] && o=$(printf "$3" "$o") || o=-
   [[ -n $n ]] && n=$(printf "$3" "$n") || n=-
-  printf '%-38s %14s %14s %8s   %s\n' "$1" "$o" "$n" "$r" "$4"
+  printf '%-38s %14s %14s %8s %10s   %s\n' "$1" "$o" "$n" "$r" "$f" "$4"
 }
 verdict() { # verdict NAME VALUE OP LIMIT
   [[ -z $2 ]] && return 0
@@ -163,13 +185,13 @@ verdict() { # verdict NAME VALUE OP LIMIT
 echo
 echo "WebSocket fan-out: $connections subscribers to system_performance, triggers at $rate/s for ${seconds}s," \
   "${bytes:-?}-byte updates; server on CPU $server_cpu, load client on CPU $client_cpu"
-printf '%-38s %14s %14s %8s   %s\n' "" "dmanalyticsd" "node ws" "ratio" "target (DESIGN 14)"
-row "server CPU per message (us)" cpu_us_per_msg "%.2f" "ratio <= 0.33"
-row "  of which user space (us)" user_us_per_msg "%.2f" ""
-row "  of which kernel (us)" system_us_per_msg "%.2f" "(loopback TCP: the receive path runs here too)"
+printf '%-38s %14s %14s %8s %10s   %s\n' "" "dmanalyticsd" "node ws" "ratio" "floor" "target (DESIGN 14)"
+row "server CPU per message (us)" cpu_us_per_msg "%.2f" "ratio <= 0.33" cpu_us_per_msg
+row "  of which user space (us)" user_us_per_msg "%.2f" "" user_us_per_msg
+row "  of which kernel (us)" system_us_per_msg "%.2f" "(loopback TCP: the receive path runs here too)" system_us_per_msg
 row "delivery p50 (ms)" p50_ms "%.2f" ""
-row "delivery p99 (ms)" p99_ms "%.2f" "< 50 ms"
-row "delivery max (ms)" max_ms "%.2f" ""
+row "delivery p99 (ms)" p99_ms "%.2f" "< 50 ms (floor: one whole broadcast, median)" broadcast_p50_ms
+row "delivery max (ms)" max_ms "%.2f" "" broadcast_max_ms
 row "delivery p99 from ts (ms)" ts_p99_ms "%.2f" "(Node: from its send instant)"
 row "updates published (distinct seq)" fanout_broadcasts "%.0f" ""
 row "messages delivered" fanout_messages "%.0f" ""
@@ -189,4 +211,10 @@ if [[ -f $bench_dir/ws-ours.txt ]]; then
   verdict "delivery p99 ms" "$(value "$bench_dir/ws-ours.txt" p99_ms)" "<" 50
   verdict "ingest -> update p99 ms" "$(value "$bench_dir/ws-ours.txt" trigger_all_p99_ms)" "<" 100
   verdict "KB per idle connection" "$(value "$bench_dir/ws-ours.txt" kb_per_connection)" "<" 20
+  fc=$(value "$bench_dir/ws-floor.txt" cpu_us_per_msg); fb=$(value "$bench_dir/ws-floor.txt" broadcast_p50_ms)
+  if [[ -n $fc && -n $nc ]]; then
+    echo "the floor on this machine (no server, one send per subscriber):"
+    awk -v f="$fc" -v n="$nc" 'BEGIN { printf "  CPU per message: %.2f us = %.2f x node'"'"'s; the target allows %.2f us\n", f, f / n, n / 3 }'
+    awk -v b="$fb" -v c="$connections" 'BEGIN { printf "  one broadcast to %d: %.1f ms; a delivery p99 under 50 ms needs it under about 50 ms\n", c, b }'
+  fi
 fi
