@@ -13,17 +13,6 @@
 
 namespace dm::daemon {
 
-/// A request field (JSON member or query parameter) with a bad value: 400
-/// naming the field.
-class FieldError : public UsageError {
-public:
-  FieldError(std::string field, const std::string& message) : UsageError(message), field_(std::move(field)) {}
-  const std::string& field() const noexcept { return field_; }
-
-private:
-  std::string field_;
-};
-
 /// An answer with a status of its own (413, 415, 429, 503 when busy).
 class ApiError : public std::runtime_error {
 public:

@@ -116,12 +116,7 @@ Response list_alert_rules(RequestContext& rc)
 Response create_alert_rule(RequestContext& rc)
 {
   const json::object body = json_body_object(rc.request);
-  alert::RuleSpec spec;
-  try {
-    spec = alert::rule_spec_from_json(body);
-  } catch (const alert::InvalidField& e) {
-    throw FieldError(e.field(), e.what());
-  }
+  const alert::RuleSpec spec = alert::rule_spec_from_json(body);
   const auto created = alert::RuleStore(rc.worker->db()).create(spec);
   auto res = json_response(rc.request, http::status::created, alert::rule_json(created));
   res.set(http::field::location, fmt::format("/alert-rules/{}", created.id));

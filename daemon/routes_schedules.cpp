@@ -89,7 +89,7 @@ schedule::ScheduleSpec parse_schedule(const json::object& body)
   }
   try {
     schedule::validate(spec);
-  } catch (const schedule::InvalidField& e) {
+  } catch (const FieldError& e) {
     // The API calls the report type "type", as POST /reports/generate does.
     throw FieldError(e.field() == "report_type" ? "type" : e.field(), e.what());
   }

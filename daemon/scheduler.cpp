@@ -196,7 +196,7 @@ void Scheduler::poll_loop()
       }
       if (free > 0)
         enqueue(schedule::claim_due(*conn, now(), options_.grace, free));
-    } catch (const schedule::InvalidField& e) {
+    } catch (const FieldError& e) {
       // A bad [reporting_schedule] expression: said once, the rest runs on.
       spdlog::error("default schedules not created: {}", e.what());
       defaults_done = true;

@@ -3,6 +3,7 @@
 // On the database in this process (the embedded cluster unless --database
 // says otherwise), like `schedule`: they work whether or not a daemon runs.
 
+#include "args.hpp"
 #include "context.hpp"
 
 #include "dm/alert/evaluate.hpp"
@@ -30,29 +31,6 @@ namespace dm::cli {
 namespace {
 
 namespace json = boost::json;
-
-std::int64_t parse_id(const std::string& text, std::string_view what)
-{
-  try {
-    std::size_t used = 0;
-    const long long v = std::stoll(text, &used);
-    if (used == text.size() && v > 0)
-      return v;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(fmt::format("'{}' is not {} id", text, what));
-}
-
-void check_format(const std::string& format, std::initializer_list<std::string_view> allowed)
-{
-  std::string list;
-  for (auto a : allowed) {
-    if (format == a)
-      return;
-    list += (list.empty() ? "" : ", ") + std::string(a);
-  }
-  throw UsageError(fmt::format("unknown --format '{}': expected {}", format, list));
-}
 
 std::string time_or_dash(const std::optional<util::Micros>& t)
 {

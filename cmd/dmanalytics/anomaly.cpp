@@ -4,6 +4,7 @@
 // `timestamp,value` CSV and prints the alarms. Pure computation: no database,
 // no daemon.
 
+#include "args.hpp"
 #include "context.hpp"
 
 #include "dm/ingest/input.hpp"
@@ -154,8 +155,7 @@ void run_scan(const ScanCommand& cmd)
   if (!(cmd.sensitivity >= 0 && cmd.sensitivity <= 1))
     throw UsageError(fmt::format("--sensitivity {}: must be between 0 and 1 (default {})", cmd.sensitivity,
                                  stats::AnomalyOptions{}.sensitivity));
-  if (cmd.format != "csv" && cmd.format != "json")
-    throw UsageError(fmt::format("--format '{}': expected csv or json", cmd.format));
+  check_format(cmd.format, {"csv", "json"});
 
   // Alarms are few (one per incident): the whole input is checked before
   // anything is printed, so a bad line leaves no partial output.

@@ -6,6 +6,7 @@
 // answer's `data` object for scripts; and their WebSocket stream (DESIGN 9)
 // as NDJSON, one message per line.
 
+#include "args.hpp"
 #include "context.hpp"
 
 #include "dm/http/ws_client.hpp"
@@ -360,8 +361,7 @@ struct ShowCommand {
 void run_show(Context& ctx, const ShowCommand& cmd)
 {
   const Chosen chosen = choose_dashboard(cmd.dashboard, cmd.user);
-  if (cmd.format != "table" && cmd.format != "json")
-    throw UsageError(fmt::format("unknown --format '{}': expected table or json", cmd.format));
+  check_format(cmd.format, {"table", "json"});
   const Dashboard* d = chosen.dashboard;
 
   const json::value answer = ctx.daemon_client().get_json(dashboard_target(d->name, chosen.user));

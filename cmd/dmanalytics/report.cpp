@@ -5,6 +5,7 @@
 // read into the StoredReport the local path prints, and artifacts are the
 // stored bytes either way.
 
+#include "args.hpp"
 #include "context.hpp"
 
 #include "dm/render/json_reader.hpp"
@@ -116,18 +117,6 @@ void check_pdf_destination(const std::string& format, const std::string& output)
 {
   if (format == "pdf" && (output == "-" || output.empty()) && isatty(1) == 1)
     throw UsageError("refusing to write a PDF to the terminal: use -o FILE or redirect stdout");
-}
-
-std::int64_t parse_id(const std::string& text)
-{
-  try {
-    std::size_t used = 0;
-    const long long v = std::stoll(text, &used);
-    if (used == text.size() && v > 0)
-      return v;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(fmt::format("'{}' is not a report id", text));
 }
 
 std::string report_target(std::int64_t id)
@@ -406,8 +395,7 @@ void run_list(Context& ctx, const ListCommand& cmd)
     if (!f.since)
       throw UsageError(fmt::format("--since '{}': expected a date or an RFC 3339 timestamp", cmd.since));
   }
-  if (cmd.format != "table" && cmd.format != "csv" && cmd.format != "json")
-    throw UsageError(fmt::format("unknown --format '{}': expected table, csv or json", cmd.format));
+  check_format(cmd.format, {"table", "csv", "json"});
   f.limit = cmd.limit;
   if (cmd.local) {
     auto conn = ctx.connect();
@@ -442,9 +430,8 @@ struct ShowCommand {
 
 void run_show(Context& ctx, const ShowCommand& cmd)
 {
-  const std::int64_t id = parse_id(cmd.id);
-  if (cmd.format != "table" && cmd.format != "json")
-    throw UsageError(fmt::format("unknown --format '{}': expected table or json", cmd.format));
+  const std::int64_t id = parse_id(cmd.id, "a report");
+  check_format(cmd.format, {"table", "json"});
   if (cmd.local) {
     auto conn = ctx.connect();
     const auto s = report::ReportStore(*conn).get(id);
@@ -470,7 +457,7 @@ struct GetCommand {
 
 void run_get(Context& ctx, const GetCommand& cmd)
 {
-  const std::int64_t id = parse_id(cmd.id);
+  const std::int64_t id = parse_id(cmd.id, "a report");
   check_artifact_format(cmd.format);
   if (!cmd.section.empty() && cmd.format != "csv")
     throw UsageError("--section applies to --format csv");
@@ -496,7 +483,7 @@ struct RmCommand {
 
 void run_rm(Context& ctx, const RmCommand& cmd)
 {
-  const std::int64_t id = parse_id(cmd.id);
+  const std::int64_t id = parse_id(cmd.id, "a report");
   if (cmd.local) {
     auto conn = ctx.connect();
     report::ReportStore(*conn).remove(id);
@@ -512,8 +499,8 @@ struct DiffCommand {
 
 void run_diff(Context& ctx, const DiffCommand& cmd)
 {
-  const std::int64_t a = parse_id(cmd.a);
-  const std::int64_t b = parse_id(cmd.b);
+  const std::int64_t a = parse_id(cmd.a, "a report");
+  const std::int64_t b = parse_id(cmd.b, "a report");
   if (cmd.local) {
     auto conn = ctx.connect();
     report::ReportStore store(*conn);

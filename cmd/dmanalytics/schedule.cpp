@@ -4,6 +4,7 @@
 // process (the embedded cluster unless --database says otherwise); run
 // generates and delivers as a daemon's runner does; next is pure computation.
 
+#include "args.hpp"
 #include "context.hpp"
 
 #include "dm/cron/parse_error.hpp"
@@ -96,18 +97,6 @@ struct ShowCommand {
 struct IdCommand {
   std::string id;
 };
-
-std::int64_t parse_id(const std::string& text)
-{
-  try {
-    std::size_t used = 0;
-    const long long v = std::stoll(text, &used);
-    if (used == text.size() && v > 0)
-      return v;
-  } catch (const std::exception&) {
-  }
-  throw UsageError(fmt::format("'{}' is not a schedule id", text));
-}
 
 std::string local_time(const std::optional<util::Micros>& t, const std::string& tz)
 {
@@ -228,7 +217,7 @@ void run_add(Context& ctx, const AddCommand& cmd)
         throw std::invalid_argument(cmd.keep);
       spec.keep = keep;
     } catch (const std::exception&) {
-      throw schedule::InvalidField("keep", fmt::format("keep '{}': expected a number of reports >= 1", cmd.keep));
+      throw FieldError("keep", fmt::format("keep '{}': expected a number of reports >= 1", cmd.keep));
     }
   }
   // Checked before the database is opened, so a bad value exits 2 at once.
@@ -260,7 +249,7 @@ void run_list(Context& ctx, const ListCommand& cmd)
 void run_show(Context& ctx, const ShowCommand& cmd)
 {
   check_list_format(cmd.format, false);
-  const std::int64_t id = parse_id(cmd.id);
+  const std::int64_t id = parse_id(cmd.id, "a schedule");
   auto conn = ctx.connect();
   const auto s = schedule::ScheduleStore(*conn).get(id);
   const auto runs = schedule::runs_of(*conn, id, 10);
@@ -279,7 +268,7 @@ void run_show(Context& ctx, const ShowCommand& cmd)
 
 void run_rm(Context& ctx, const IdCommand& cmd)
 {
-  const std::int64_t id = parse_id(cmd.id);
+  const std::int64_t id = parse_id(cmd.id, "a schedule");
   auto conn = ctx.connect();
   schedule::ScheduleStore(*conn).remove(id);
   if (!ctx.quiet())
@@ -292,9 +281,8 @@ struct RunCommand {
 
 void run_run(Context& ctx, const RunCommand& cmd)
 {
-  if (cmd.format != "text" && cmd.format != "json")
-    throw UsageError(fmt::format("unknown --format '{}': expected text or json", cmd.format));
-  const std::int64_t id = parse_id(cmd.id);
+  check_format(cmd.format, {"text", "json"});
+  const std::int64_t id = parse_id(cmd.id, "a schedule");
   const config::Config& config = ctx.config();
   auto conn = ctx.connect();
   const auto claimed = schedule::claim_manual(*conn, id, util::now());
@@ -352,7 +340,7 @@ void run_run(Context& ctx, const RunCommand& cmd)
 
 void run_set_enabled(Context& ctx, const IdCommand& cmd, bool enabled)
 {
-  const std::int64_t id = parse_id(cmd.id);
+  const std::int64_t id = parse_id(cmd.id, "a schedule");
   auto conn = ctx.connect();
   const auto s = schedule::ScheduleStore(*conn).set_enabled(id, enabled);
   if (!ctx.quiet())

@@ -5,6 +5,7 @@
 // ready, 1 when it answers but is not ready, 3 when it cannot be reached (or
 // what answers is not a dmanalyticsd).
 
+#include "args.hpp"
 #include "context.hpp"
 
 #include "dm/render/json_reader.hpp"
@@ -62,8 +63,7 @@ std::string uptime_text(std::int64_t seconds)
 
 void run_status(Context& ctx, const StatusCommand& cmd)
 {
-  if (cmd.format != "table" && cmd.format != "json")
-    throw UsageError(fmt::format("unknown --format '{}': expected table or json", cmd.format));
+  check_format(cmd.format, {"table", "json"});
   // Health and readiness are cheap: a daemon that takes longer is not well.
   DaemonClient client(ctx.options().url, {}, false, std::chrono::seconds(10));
   const http::HttpResponse health = client.get_open("/healthz");

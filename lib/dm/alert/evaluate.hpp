@@ -78,7 +78,7 @@ struct BacktestStep {
 /// Replays `rule` from inactive at from, from + step, ... before `to` over
 /// stored data without writing, and returns its transitions with their
 /// values: what evaluate_rules() called at the same instants would have done.
-/// Throws InvalidField for a bad rule, UsageError for `to` <= `from`, a step
+/// Throws FieldError for a bad rule, UsageError for `to` <= `from`, a step
 /// <= 0 or more than 1,000,000 instants. Cost: one query per rule (anomaly
 /// rules also run the detector over anomaly_history_points windows for each
 /// window_s of the range).

@@ -88,15 +88,15 @@ std::vector<AlertRecord> list_alerts(pqxx::connection_base& conn, const AlertFil
     else if (s == "acknowledged")
       where += " AND acknowledged_at IS NOT NULL AND $1::text IS NOT NULL";
     else
-      throw InvalidField("state", fmt::format("state '{}': expected pending, firing, resolved, open or acknowledged", s));
+      throw FieldError("state", fmt::format("state '{}': expected pending, firing, resolved, open or acknowledged", s));
   } else {
     where += " AND $1::text IS NULL";
   }
   for (const auto& s : filter.severities)
     if (!is_severity(s))
-      throw InvalidField("severity", fmt::format("severity '{}': expected low, medium, high or critical", s));
+      throw FieldError("severity", fmt::format("severity '{}': expected low, medium, high or critical", s));
   if (filter.limit < 1 || filter.limit > max_limit)
-    throw InvalidField("limit", fmt::format("limit '{}': expected 1 to {}", filter.limit, max_limit));
+    throw FieldError("limit", fmt::format("limit '{}': expected 1 to {}", filter.limit, max_limit));
   std::string severities;
   for (const auto& s : filter.severities)
     severities += (severities.empty() ? "" : ",") + s;

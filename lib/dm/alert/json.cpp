@@ -23,14 +23,14 @@ std::string shown(const boost::json::value& v)
 std::string text_of(const boost::json::value& v, const char* field)
 {
   if (!v.is_string())
-    throw InvalidField(field, fmt::format("{} '{}': expected a string", field, shown(v)));
+    throw FieldError(field, fmt::format("{} '{}': expected a string", field, shown(v)));
   return std::string(v.get_string());
 }
 
 double number_of(const boost::json::value& v, const char* field)
 {
   if (!v.is_number())
-    throw InvalidField(field, fmt::format("{} '{}': expected a number", field, shown(v)));
+    throw FieldError(field, fmt::format("{} '{}': expected a number", field, shown(v)));
   return v.to_number<double>();
 }
 
@@ -38,7 +38,7 @@ int seconds_of(const boost::json::value& v, const char* field)
 {
   const double d = number_of(v, field);
   if (d != std::floor(d) || d < std::numeric_limits<int>::min() || d > std::numeric_limits<int>::max())
-    throw InvalidField(field, fmt::format("{} '{}': expected a whole number of seconds", field, shown(v)));
+    throw FieldError(field, fmt::format("{} '{}': expected a whole number of seconds", field, shown(v)));
   return static_cast<int>(d);
 }
 
@@ -69,7 +69,7 @@ boost::json::value rule_json(const StoredRule& rule)
 RuleSpec rule_spec_from_json(const boost::json::value& body)
 {
   if (!body.is_object())
-    throw InvalidField("body", fmt::format("body '{}': expected a JSON object describing the rule", shown(body)));
+    throw FieldError("body", fmt::format("body '{}': expected a JSON object describing the rule", shown(body)));
   RuleSpec spec;
   for (const auto& [key_view, v] : body.get_object()) {
     const std::string key(key_view);
@@ -97,10 +97,10 @@ RuleSpec rule_spec_from_json(const boost::json::value& body)
       spec.window_s = seconds_of(v, "window_s");
     else if (key == "enabled") {
       if (!v.is_bool())
-        throw InvalidField("enabled", fmt::format("enabled '{}': expected true or false", shown(v)));
+        throw FieldError("enabled", fmt::format("enabled '{}': expected true or false", shown(v)));
       spec.enabled = v.get_bool();
     } else
-      throw InvalidField(key, fmt::format("{} '{}': not a field of an alert rule (expected name, kind, metric, "
+      throw FieldError(key, fmt::format("{} '{}': not a field of an alert rule (expected name, kind, metric, "
                                           "service, op, threshold, for_s, resolve_for_s, severity, sensitivity, "
                                           "window_s, enabled)",
                                           key, shown(v)));

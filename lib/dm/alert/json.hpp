@@ -20,7 +20,7 @@ boost::json::value rule_json(const StoredRule& rule);
 /// them; "for", "resolve_for" and "window" are accepted for "for_s",
 /// "resolve_for_s" and "window_s"; "id", "created_at" and "source" are
 /// refused (a rule made through the API is a person's). Missing keys keep
-/// RuleSpec's defaults. Throws InvalidField naming the key for an unknown
+/// RuleSpec's defaults. Throws FieldError naming the key for an unknown
 /// key or a value of the wrong type, and validate()'s errors.
 RuleSpec rule_spec_from_json(const boost::json::value& body);
 

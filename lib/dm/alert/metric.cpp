@@ -177,9 +177,9 @@ std::vector<std::pair<util::Micros, std::optional<double>>> metric_series(pqxx::
                                                                           util::Micros to, std::chrono::seconds step)
 {
   if (!is_metric(rule.metric))
-    throw InvalidField("metric", fmt::format("metric '{}': not a metric a rule can watch", rule.metric));
+    throw FieldError("metric", fmt::format("metric '{}': not a metric a rule can watch", rule.metric));
   if (rule.window_s <= 0)
-    throw InvalidField("window_s", fmt::format("window_s '{}': expected a positive number of seconds", rule.window_s));
+    throw FieldError("window_s", fmt::format("window_s '{}': expected a positive number of seconds", rule.window_s));
   const auto points = instants(from, to, step);
   std::vector<std::pair<util::Micros, std::optional<double>>> out;
   if (points.empty())

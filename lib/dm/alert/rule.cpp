@@ -63,7 +63,7 @@ std::optional<std::string> service_or_null(const RuleSpec& spec)
 void check_seconds(const char* field, int value, int low, int high, const char* what)
 {
   if (value < low || value > high)
-    throw InvalidField(field, fmt::format("{} '{}': expected {} from {} to {}", field, value, what, low, high));
+    throw FieldError(field, fmt::format("{} '{}': expected {} from {} to {}", field, value, what, low, high));
 }
 
 } // namespace
@@ -86,51 +86,51 @@ bool is_severity(std::string_view severity) noexcept
 void validate(const RuleSpec& spec)
 {
   if (spec.name.empty())
-    throw InvalidField("name", "name '': a rule needs a name");
+    throw FieldError("name", "name '': a rule needs a name");
   if (spec.name.size() > max_name_length)
-    throw InvalidField("name", fmt::format("name '{}…': longer than {} bytes", spec.name.substr(0, 40), max_name_length));
+    throw FieldError("name", fmt::format("name '{}…': longer than {} bytes", spec.name.substr(0, 40), max_name_length));
   if (std::any_of(spec.name.begin(), spec.name.end(),
                   [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
-    throw InvalidField("name", fmt::format("name '{}': control characters are not allowed", spec.name));
+    throw FieldError("name", fmt::format("name '{}': control characters are not allowed", spec.name));
   if (spec.kind != "threshold" && spec.kind != "anomaly")
-    throw InvalidField("kind", fmt::format("kind '{}': expected threshold or anomaly", spec.kind));
+    throw FieldError("kind", fmt::format("kind '{}': expected threshold or anomaly", spec.kind));
   if (!is_metric(spec.metric))
-    throw InvalidField("metric", fmt::format("metric '{}': expected one of {}", spec.metric, fmt::join(metrics, ", ")));
+    throw FieldError("metric", fmt::format("metric '{}': expected one of {}", spec.metric, fmt::join(metrics, ", ")));
   if (!spec.service.empty()) {
     if (!is_request_metric(spec.metric))
-      throw InvalidField("service", fmt::format("service '{}': only the request metrics p95_ms, p99_ms, error_rate "
+      throw FieldError("service", fmt::format("service '{}': only the request metrics p95_ms, p99_ms, error_rate "
                                                 "and rps take a service, not {}",
                                                 spec.service, spec.metric));
     if (std::any_of(spec.service.begin(), spec.service.end(),
                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
-      throw InvalidField("service", fmt::format("service '{}': control characters are not allowed", spec.service));
+      throw FieldError("service", fmt::format("service '{}': control characters are not allowed", spec.service));
   }
   if (spec.kind == "threshold") {
     if (spec.op != ">" && spec.op != "<")
-      throw InvalidField("op", fmt::format("op '{}': expected > or <", spec.op));
+      throw FieldError("op", fmt::format("op '{}': expected > or <", spec.op));
     if (!std::isfinite(spec.threshold))
-      throw InvalidField("threshold", fmt::format("threshold '{}': expected a finite number", spec.threshold));
+      throw FieldError("threshold", fmt::format("threshold '{}': expected a finite number", spec.threshold));
     if (spec.sensitivity)
-      throw InvalidField("sensitivity", fmt::format("sensitivity '{}': only anomaly rules take a sensitivity",
+      throw FieldError("sensitivity", fmt::format("sensitivity '{}': only anomaly rules take a sensitivity",
                                                     *spec.sensitivity));
   } else {
     if (!spec.sensitivity)
-      throw InvalidField("sensitivity", "sensitivity '': an anomaly rule needs a sensitivity from 0 to 1");
+      throw FieldError("sensitivity", "sensitivity '': an anomaly rule needs a sensitivity from 0 to 1");
     if (!(*spec.sensitivity >= 0 && *spec.sensitivity <= 1))
-      throw InvalidField("sensitivity", fmt::format("sensitivity '{}': expected a number from 0 (fewest alarms) to 1",
+      throw FieldError("sensitivity", fmt::format("sensitivity '{}': expected a number from 0 (fewest alarms) to 1",
                                                     *spec.sensitivity));
     if (spec.op != ">" && spec.op != "<")
-      throw InvalidField("op", fmt::format("op '{}': expected > or <", spec.op));
+      throw FieldError("op", fmt::format("op '{}': expected > or <", spec.op));
     if (!std::isfinite(spec.threshold))
-      throw InvalidField("threshold", fmt::format("threshold '{}': expected a finite number", spec.threshold));
+      throw FieldError("threshold", fmt::format("threshold '{}': expected a finite number", spec.threshold));
   }
   check_seconds("for_s", spec.for_s, 0, max_hold_s, "seconds");
   check_seconds("resolve_for_s", spec.resolve_for_s, 0, max_hold_s, "seconds");
   if (!is_severity(spec.severity))
-    throw InvalidField("severity", fmt::format("severity '{}': expected low, medium, high or critical", spec.severity));
+    throw FieldError("severity", fmt::format("severity '{}': expected low, medium, high or critical", spec.severity));
   check_seconds("window_s", spec.window_s, 1, max_window_s, "seconds");
   if (spec.source != "user" && spec.source != "config")
-    throw InvalidField("source", fmt::format("source '{}': expected user or config", spec.source));
+    throw FieldError("source", fmt::format("source '{}': expected user or config", spec.source));
 }
 
 StoredRule RuleStore::create(const RuleSpec& spec)
@@ -223,8 +223,8 @@ std::vector<RuleSpec> default_rules(const config::AlertThresholds& thresholds, i
   for (const auto& r : out) {
     try {
       validate(r);
-    } catch (const InvalidField& e) {
-      throw InvalidField(e.field(), fmt::format("dashboard.alert_thresholds ({}): {}", r.name, e.what()));
+    } catch (const FieldError& e) {
+      throw FieldError(e.field(), fmt::format("dashboard.alert_thresholds ({}): {}", r.name, e.what()));
     }
   }
   return out;

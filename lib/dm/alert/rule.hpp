@@ -18,18 +18,6 @@
 
 namespace dm::alert {
 
-/// A value of a rule that is not acceptable. `field()` names it as the API
-/// does: name, kind, metric, service, op, threshold, for_s, resolve_for_s,
-/// severity, sensitivity, window_s, source. Exit 2, HTTP 400 with "field".
-class InvalidField : public UsageError {
-public:
-  InvalidField(std::string field, const std::string& message) : UsageError(message), field_(std::move(field)) {}
-  const std::string& field() const noexcept { return field_; }
-
-private:
-  std::string field_;
-};
-
 /// What a rule is made of. kind "threshold": the condition is
 /// `metric op threshold` over [at - window_s, at). kind "anomaly": the
 /// condition is the anomaly detector's score at `at` (op and threshold are
@@ -61,7 +49,7 @@ bool is_metric(std::string_view metric) noexcept;
 bool is_request_metric(std::string_view metric) noexcept;
 bool is_severity(std::string_view severity) noexcept;
 
-/// Checks every field; throws InvalidField naming the first bad one and its
+/// Checks every field; throws FieldError naming the first bad one and its
 /// value. Limits: name 1..200 bytes without control characters; for_s and
 /// resolve_for_s 0..604800; window_s 1..86400; threshold finite.
 void validate(const RuleSpec& spec);
@@ -70,7 +58,7 @@ class RuleStore {
 public:
   explicit RuleStore(pqxx::connection_base& conn) : conn_(conn) {}
 
-  /// Validates and stores a rule. Throws InvalidField, or dm::Conflict when
+  /// Validates and stores a rule. Throws FieldError, or dm::Conflict when
   /// the name is taken.
   StoredRule create(const RuleSpec& spec);
   /// Every rule, by id.

@@ -55,8 +55,8 @@ std::vector<ScheduleSpec> default_specs(const config::ReportingSchedule& config)
     spec.source = "config";
     try {
       validate(spec);
-    } catch (const InvalidField& e) {
-      throw InvalidField(e.field(), fmt::format("reporting_schedule.{}: {}", k.key, e.what()));
+    } catch (const FieldError& e) {
+      throw FieldError(e.field(), fmt::format("reporting_schedule.{}: {}", k.key, e.what()));
     }
     out.push_back(std::move(spec));
   }

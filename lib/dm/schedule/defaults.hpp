@@ -32,7 +32,7 @@ struct DefaultsResult {
 };
 
 /// Creates or updates the default schedules; safe when several daemons start
-/// at once (one of them creates each). Throws InvalidField for a bad cron
+/// at once (one of them creates each). Throws FieldError for a bad cron
 /// expression in the configuration, naming the key.
 DefaultsResult ensure_default_schedules(pqxx::connection_base& conn, const config::ReportingSchedule& config,
                                         util::Micros now = util::now());

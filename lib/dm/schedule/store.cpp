@@ -159,30 +159,30 @@ util::Micros next_fire_time(const std::string& cron, const std::string& tz, util
   try {
     report::check_zone(tz);
   } catch (const UsageError& e) {
-    throw InvalidField("tz", fmt::format("tz '{}': {}", tz, e.what()));
+    throw FieldError("tz", fmt::format("tz '{}': {}", tz, e.what()));
   }
   std::optional<util::Micros> next;
   try {
     next = cron::Schedule(cron, tz).next_fire_after(after);
   } catch (const cron::ParseError& e) {
-    throw InvalidField("cron", fmt::format("cron '{}': {}", cron, e.what()));
+    throw FieldError("cron", fmt::format("cron '{}': {}", cron, e.what()));
   }
   if (!next)
-    throw InvalidField("cron", fmt::format("cron '{}': no fire time before the year 10000", cron));
+    throw FieldError("cron", fmt::format("cron '{}': no fire time before the year 10000", cron));
   return *next;
 }
 
 void validate(const ScheduleSpec& spec)
 {
   if (spec.name.empty())
-    throw InvalidField("name", "name '': a schedule needs a name");
+    throw FieldError("name", "name '': a schedule needs a name");
   if (spec.name.size() > max_name_length)
-    throw InvalidField("name", fmt::format("name '{}…': longer than {} bytes", spec.name.substr(0, 40), max_name_length));
+    throw FieldError("name", fmt::format("name '{}…': longer than {} bytes", spec.name.substr(0, 40), max_name_length));
   if (std::any_of(spec.name.begin(), spec.name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
-    throw InvalidField("name", fmt::format("name '{}': control characters are not allowed", spec.name));
+    throw FieldError("name", fmt::format("name '{}': control characters are not allowed", spec.name));
   next_fire_time(spec.cron, spec.tz, util::now());
   if (!report::report_type_from_name(spec.report_type))
-    throw InvalidField("report_type", fmt::format("report_type '{}': expected performance, engagement, learning or business",
+    throw FieldError("report_type", fmt::format("report_type '{}': expected performance, engagement, learning or business",
                                                   spec.report_type));
   try {
     report::resolve_period(spec.period, std::nullopt, std::nullopt, spec.tz, util::now());
@@ -190,26 +190,26 @@ void validate(const ScheduleSpec& spec)
     std::string_view why(e.what());
     if (why.substr(0, 10) == "--period: ")
       why.remove_prefix(10);
-    throw InvalidField("period", fmt::format("period '{}': {}", spec.period, why));
+    throw FieldError("period", fmt::format("period '{}': {}", spec.period, why));
   }
   if (spec.formats.empty())
-    throw InvalidField("formats", "formats '': expected one or more of json, csv, pdf");
+    throw FieldError("formats", "formats '': expected one or more of json, csv, pdf");
   for (const auto& f : spec.formats)
     if (f != "json" && f != "csv" && f != "pdf")
-      throw InvalidField("formats", fmt::format("formats '{}': expected json, csv or pdf", f));
+      throw FieldError("formats", fmt::format("formats '{}': expected json, csv or pdf", f));
   for (std::size_t i = 0; i < spec.formats.size(); ++i)
     for (std::size_t j = 0; j < i; ++j)
       if (spec.formats[i] == spec.formats[j])
-        throw InvalidField("formats", fmt::format("formats '{}': listed twice", spec.formats[i]));
+        throw FieldError("formats", fmt::format("formats '{}': listed twice", spec.formats[i]));
   if (spec.keep && *spec.keep < 1)
-    throw InvalidField("keep", fmt::format("keep '{}': expected a number of reports >= 1", *spec.keep));
+    throw FieldError("keep", fmt::format("keep '{}': expected a number of reports >= 1", *spec.keep));
   for (const auto& a : spec.notify)
     if (!is_valid_address(a))
-      throw InvalidField("notify", fmt::format("notify '{}': not an e-mail address (expected local@domain)", a));
+      throw FieldError("notify", fmt::format("notify '{}': not an e-mail address (expected local@domain)", a));
   if (spec.catchup != "none" && spec.catchup != "last")
-    throw InvalidField("catchup", fmt::format("catchup '{}': expected none or last", spec.catchup));
+    throw FieldError("catchup", fmt::format("catchup '{}': expected none or last", spec.catchup));
   if (spec.source != "user" && spec.source != "config")
-    throw InvalidField("source", fmt::format("source '{}': expected user or config", spec.source));
+    throw FieldError("source", fmt::format("source '{}': expected user or config", spec.source));
 }
 
 StoredSchedule ScheduleStore::create(const ScheduleSpec& spec, util::Micros now)

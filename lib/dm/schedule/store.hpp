@@ -18,18 +18,6 @@
 
 namespace dm::schedule {
 
-/// A value of a schedule that is not acceptable. `field()` names it as the
-/// API and the store do: name, cron, tz, report_type, period, formats, keep,
-/// notify, catchup, source. Exit 2, HTTP 400 with "field".
-class InvalidField : public UsageError {
-public:
-  InvalidField(std::string field, const std::string& message) : UsageError(message), field_(std::move(field)) {}
-  const std::string& field() const noexcept { return field_; }
-
-private:
-  std::string field_;
-};
-
 /// What a schedule is made of; defaults are those of `schedule add`.
 struct ScheduleSpec {
   std::string name;
@@ -61,7 +49,7 @@ struct StoredSchedule {
   util::Micros created_at = 0;
 };
 
-/// Checks every field of `spec`; throws InvalidField naming the first bad one
+/// Checks every field of `spec`; throws FieldError naming the first bad one
 /// and its value. Formats and notify addresses are checked one by one.
 void validate(const ScheduleSpec& spec);
 
@@ -74,7 +62,7 @@ public:
   explicit ScheduleStore(pqxx::connection_base& conn) : conn_(conn) {}
 
   /// Validates and stores a new, enabled schedule whose next_run_at is its
-  /// first fire time after `now`. Throws InvalidField, or dm::Conflict when
+  /// first fire time after `now`. Throws FieldError, or dm::Conflict when
   /// the name is taken.
   StoredSchedule create(const ScheduleSpec& spec, util::Micros now = util::now());
   /// Every schedule, by id. Throws nothing for an empty table.
@@ -93,7 +81,7 @@ private:
 };
 
 /// The first fire time of `cron` in `tz` strictly after `after`; throws
-/// InvalidField (cron, tz) for a bad expression or zone.
+/// FieldError (cron, tz) for a bad expression or zone.
 util::Micros next_fire_time(const std::string& cron, const std::string& tz, util::Micros after);
 
 } // namespace dm::schedule

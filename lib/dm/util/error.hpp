@@ -14,6 +14,18 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+/// A UsageError about one named field of a request, rule or schedule (a JSON
+/// member, a query parameter, a config key's value): `field()` names it as
+/// the API does. Exit 2, HTTP 400 with "field".
+class FieldError : public UsageError {
+public:
+  FieldError(std::string field, const std::string& message) : UsageError(message), field_(std::move(field)) {}
+  const std::string& field() const noexcept { return field_; }
+
+private:
+  std::string field_;
+};
+
 /// Something named does not exist (report id, schedule, rule). Exit 5, HTTP 404.
 class NotFound : public std::runtime_error {
 public:

@@ -162,7 +162,7 @@ TEST_CASE("alerts: the backtest agrees with the evaluation loop on a rule with f
   auto bad = spec;
   bad.severity = "urgent";
   CHECK_THROWS_AS(dm::alert::backtest(db.connection(), bad, from, at("2026-11-02T11:00:00Z"), std::chrono::seconds(15)),
-                  dm::alert::InvalidField);
+                  dm::FieldError);
   CHECK(seen.front() == "inactive>firing@10:07:15");
 }
 

@@ -73,7 +73,7 @@ TEST_CASE("alert rules: created, listed, read and removed, and a taken name is a
   CHECK(store.get(created.id).spec.severity == "critical");
   CHECK_THROWS_AS(store.create(spec), dm::Conflict);
   spec.metric = "nonsense";
-  CHECK_THROWS_AS(store.create(spec), dm::alert::InvalidField);
+  CHECK_THROWS_AS(store.create(spec), dm::FieldError);
   CHECK_FALSE(store.set_enabled(created.id, false).spec.enabled);
   store.remove(created.id);
   CHECK_THROWS_AS(store.get(created.id), dm::NotFound);
@@ -193,10 +193,10 @@ TEST_CASE("alerts: listing filters by state, severity and start, newest first", 
   f.limit = 1;
   CHECK(ids(f) == std::vector<std::int64_t>{c});
   f.state = "closed";
-  CHECK_THROWS_AS(dm::alert::list_alerts(db.connection(), f), dm::alert::InvalidField);
+  CHECK_THROWS_AS(dm::alert::list_alerts(db.connection(), f), dm::FieldError);
   f.state.reset();
   f.severities = {"urgent"};
-  CHECK_THROWS_AS(dm::alert::list_alerts(db.connection(), f), dm::alert::InvalidField);
+  CHECK_THROWS_AS(dm::alert::list_alerts(db.connection(), f), dm::FieldError);
   // One open alert per key.
   CHECK_THROWS_AS(insert_alert(db, "rule:1", "high", "pending", "2026-11-02T13:00:00Z"), pqxx::unique_violation);
 }

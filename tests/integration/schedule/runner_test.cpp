@@ -479,7 +479,7 @@ TEST_CASE("the reporting_schedule defaults are created once and follow the confi
   try {
     dm::schedule::ensure_default_schedules(db.connection(), config);
     FAIL("a bad expression was accepted");
-  } catch (const dm::schedule::InvalidField& e) {
+  } catch (const dm::FieldError& e) {
     CHECK(std::string(e.what()).find("reporting_schedule.weekly") != std::string::npos);
   }
 }

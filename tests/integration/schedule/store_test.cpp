@@ -13,7 +13,7 @@
 
 #include <string>
 
-using dm::schedule::InvalidField;
+using dm::FieldError;
 using dm::schedule::ScheduleSpec;
 using dm::schedule::ScheduleStore;
 using dm::test::TestDatabase;
@@ -41,12 +41,12 @@ ScheduleSpec daily_learning()
   return s;
 }
 
-/// The field InvalidField names for `spec`, or "" when it is accepted.
+/// The field FieldError names for `spec`, or "" when it is accepted.
 std::string refused_field(const ScheduleSpec& spec, std::string* message = nullptr)
 {
   try {
     dm::schedule::validate(spec);
-  } catch (const InvalidField& e) {
+  } catch (const FieldError& e) {
     if (message != nullptr)
       *message = e.what();
     return e.field();
@@ -185,7 +185,7 @@ TEST_CASE("schedules: every refused value names its field and the value", "[sche
   ScheduleStore store(db.connection());
   spec.cron = "0 6 * * *";
   spec.tz = "Nowhere/Town";
-  CHECK_THROWS_AS(store.create(spec), InvalidField);
+  CHECK_THROWS_AS(store.create(spec), FieldError);
   CHECK_THROWS_AS(store.create(spec), dm::UsageError);
   CHECK(store.list().empty());
 }

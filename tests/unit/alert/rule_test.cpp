@@ -14,7 +14,7 @@
 #include <limits>
 #include <string>
 
-using dm::alert::InvalidField;
+using dm::FieldError;
 using dm::alert::RuleSpec;
 
 namespace {
@@ -36,7 +36,7 @@ std::string refused_field(const RuleSpec& spec, std::string* message = nullptr)
 {
   try {
     dm::alert::validate(spec);
-  } catch (const InvalidField& e) {
+  } catch (const dm::FieldError& e) {
     if (message != nullptr)
       *message = e.what();
     return e.field();
@@ -179,7 +179,7 @@ TEST_CASE("alert rules: JSON bodies become rules, and a bad key or type names th
   auto field_of = [](const char* body) -> std::string {
     try {
       dm::alert::rule_spec_from_json(boost::json::parse(body));
-    } catch (const InvalidField& e) {
+    } catch (const dm::FieldError& e) {
       return e.field();
     }
     return "";
