@@ -35,8 +35,10 @@ std::map<int, Applied> applied(pqxx::transaction_base& txn)
 {
   std::map<int, Applied> out;
   const bool has_checksum =
-      txn.exec1("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'dm' AND "
-                "table_name = 'schema_migrations' AND column_name = 'checksum'")[0].as<int>() == 1;
+      // pg_attribute, not information_schema.columns: that view costs ~10 ms,
+      // paid by every command at start.
+      txn.exec1("SELECT count(*) FROM pg_attribute WHERE attrelid = 'dm.schema_migrations'::regclass AND "
+                "attname = 'checksum' AND NOT attisdropped")[0].as<int>() == 1;
   for (const auto& row : txn.exec(std::string("SELECT version, name, to_char(applied_at AT TIME ZONE 'UTC', "
                                               "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ") +
                                   (has_checksum ? "coalesce(checksum, '')" : "''") +
