@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <spdlog/spdlog.h>
 
 #include <bit>
 #include <cstring>
@@ -54,6 +55,21 @@ std::string quote_ident(std::string_view name)
   return out;
 }
 
+/// The server's notices go to the log rather than libpq's default, stderr:
+/// warnings as warnings, the rest (NOTICE, INFO: "already exists, skipping")
+/// at debug level.
+void log_notice(void*, const PGresult* res)
+{
+  const char* severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+  std::string message = PQresultErrorMessage(res);
+  while (!message.empty() && message.back() == '\n')
+    message.pop_back();
+  if (severity != nullptr && std::strcmp(severity, "WARNING") == 0)
+    spdlog::warn("PostgreSQL: {}", message);
+  else
+    spdlog::debug("PostgreSQL: {}", message);
+}
+
 } // namespace
 
 PgConnection::PgConnection(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str()))
@@ -66,6 +82,7 @@ PgConnection::PgConnection(const std::string& conninfo) : conn_(PQconnectdb(conn
     conn_ = nullptr;
     throw PgError(fmt::format("cannot connect to the database {}: {}", redact_url(conninfo), message), "08000");
   }
+  PQsetNoticeReceiver(conn_, log_notice, nullptr);
   exec("SET TimeZone = 'UTC'");
 }
 

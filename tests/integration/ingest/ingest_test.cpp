@@ -5,6 +5,7 @@
 #include "test_database.hpp"
 
 #include "dm/ingest/ingest.hpp"
+#include "dm/ingest/loader.hpp"
 #include "dm/stats/sketch.hpp"
 
 #include <catch2/catch.hpp>
@@ -304,6 +305,46 @@ TEST_CASE("request rollups hold counts, errors, sums and a sketch within 1% of p
     CHECK(merged.count() == txn.exec_params1("SELECT count(*) FROM dm.request_metrics WHERE service = $1",
                                              service)[0].as<std::uint64_t>());
   }
+}
+
+TEST_CASE("small loads merge through the session's scratch tables: each row counted once, none left over",
+          "[ingest]")
+{
+  TestDatabase db;
+  auto& conn = raw(db);
+  auto load = [&conn](int rows, std::int16_t status) {
+    dm::ingest::Loader loader(conn, Kind::requests);
+    for (int i = 0; i < rows; ++i)
+      loader.add(dm::ingest::RequestRecord{dm::util::parse_rfc3339("2026-11-02T10:00:30Z").value() + i, "api",
+                                           "/v1/a", status, 10.0F});
+    loader.finish();
+  };
+  // Three loads of one minute in one transaction: the first COPYs straight
+  // into the empty range, the next two merge through the same scratch table.
+  {
+    dm::db::PgTransaction txn{conn};
+    load(3, 200);
+    load(2, 503);
+    load(4, 200);
+    txn.commit();
+  }
+  CHECK(db.scalar("SELECT n || ',' || errors FROM dm.request_rollup_1m") == "9,2");
+  CHECK(db.scalar("SELECT n || ',' || errors FROM dm.request_totals_1h") == "9,2");
+  // A load rolled back after its merge leaves neither rows nor scratch rows.
+  {
+    dm::db::PgTransaction txn{conn};
+    load(5, 503);
+  }
+  CHECK(db.scalar("SELECT n || ',' || errors FROM dm.request_rollup_1m") == "9,2");
+  // The next transaction on the same connection merges on an empty scratch table.
+  {
+    dm::db::PgTransaction txn{conn};
+    CHECK(conn.query_value("SELECT count(*) FROM dm_scratch_request_rollup_1m") == "0");
+    load(1, 200);
+    txn.commit();
+  }
+  CHECK(db.scalar("SELECT n || ',' || errors FROM dm.request_rollup_1m") == "10,2");
+  CHECK(conn.query_value("SELECT count(*) FROM dm_scratch_request_rollup_1m") == "0");
 }
 
 TEST_CASE("two ingests into the same hours at once both succeed", "[ingest]")
