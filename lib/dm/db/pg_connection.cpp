@@ -25,6 +25,21 @@ namespace {
   throw PgError(fmt::format("{}: {}", what, message), std::move(sqlstate));
 }
 
+/// PQputCopyData failed: the server refused a row (its error is the COPY's
+/// result, libpq only says "no COPY in progress") or the connection broke.
+[[noreturn]] void throw_copy_failure(pg_conn* conn)
+{
+  PGresult* res = PQgetResult(conn);
+  if (res != nullptr && PQresultStatus(res) == PGRES_FATAL_ERROR) {
+    while (PGresult* r = PQgetResult(conn))
+      PQclear(r);
+    throw_result(res, conn, "COPY");
+  }
+  if (res != nullptr)
+    PQclear(res);
+  throw_result(nullptr, conn, "COPY");
+}
+
 void check(PGresult* res, pg_conn* conn, std::string_view what)
 {
   const auto status = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -140,8 +155,9 @@ void PgTransaction::commit()
   conn_.exec("COMMIT");
 }
 
-BinaryCopy::BinaryCopy(PgConnection& conn, std::string_view table, const std::vector<std::string_view>& columns)
-    : conn_(conn)
+BinaryCopy::BinaryCopy(PgConnection& conn, std::string_view table, const std::vector<std::string_view>& columns,
+                       std::size_t send_ahead)
+    : conn_(conn), send_ahead_(send_ahead)
 {
   std::string sql = "COPY " + quote_ident(table) + " (";
   for (std::size_t i = 0; i < columns.size(); ++i)
@@ -157,10 +173,13 @@ BinaryCopy::BinaryCopy(PgConnection& conn, std::string_view table, const std::ve
   buf_.append("PGCOPY\n\377\r\n\0", 11);
   put_be(std::uint32_t{0});
   put_be(std::uint32_t{0});
+  if (send_ahead_ > 0)
+    sender_ = std::thread([this] { send_queued(); });
 }
 
 BinaryCopy::~BinaryCopy()
 {
+  stop_sender(true);
   if (open_) {
     PQputCopyEnd(conn_.native(), "the load was abandoned");
     while (PGresult* r = PQgetResult(conn_.native()))
@@ -190,15 +209,74 @@ void BinaryCopy::flush()
 {
   if (buf_.empty())
     return;
-  if (PQputCopyData(conn_.native(), buf_.data(), static_cast<int>(buf_.size())) != 1)
-    throw_result(nullptr, conn_.native(), "COPY");
-  buf_.clear();
+  if (!sender_.joinable()) {
+    if (PQputCopyData(conn_.native(), buf_.data(), static_cast<int>(buf_.size())) != 1) {
+      open_ = false;
+      throw_copy_failure(conn_.native());
+    }
+    buf_.clear();
+    return;
+  }
+  std::unique_lock lock(mutex_);
+  cv_.wait(lock, [this] { return queued_bytes_ < send_ahead_ || send_error_; });
+  if (send_error_)
+    std::rethrow_exception(send_error_);
+  queued_bytes_ += buf_.size();
+  queue_.push_back(std::move(buf_));
+  lock.unlock();
+  cv_.notify_all();
+  buf_ = std::string();
+  buf_.reserve(flush_at + 1024);
+}
+
+void BinaryCopy::send_queued()
+{
+  for (;;) {
+    std::string chunk;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [this] { return !queue_.empty() || no_more_ || abandon_; });
+      if (abandon_ || queue_.empty())
+        return;
+      chunk = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    const bool sent = PQputCopyData(conn_.native(), chunk.data(), static_cast<int>(chunk.size())) == 1;
+    const std::lock_guard lock(mutex_);
+    queued_bytes_ -= chunk.size();
+    if (!sent) {
+      open_ = false; // the COPY is over: nothing to end
+      try {
+        throw_copy_failure(conn_.native());
+      } catch (...) {
+        send_error_ = std::current_exception();
+      }
+      cv_.notify_all();
+      return;
+    }
+    cv_.notify_all();
+  }
+}
+
+void BinaryCopy::stop_sender(bool abandon)
+{
+  if (!sender_.joinable())
+    return;
+  {
+    const std::lock_guard lock(mutex_);
+    (abandon ? abandon_ : no_more_) = true;
+  }
+  cv_.notify_all();
+  sender_.join();
+  if (!abandon && send_error_)
+    std::rethrow_exception(send_error_);
 }
 
 std::uint64_t BinaryCopy::finish()
 {
   put_be(static_cast<std::uint16_t>(0xffff)); // trailer
   flush();
+  stop_sender(false);
   open_ = false;
   if (PQputCopyEnd(conn_.native(), nullptr) != 1)
     throw_result(nullptr, conn_.native(), "COPY");

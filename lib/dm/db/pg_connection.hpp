@@ -8,11 +8,16 @@
 
 #include "dm/util/time.hpp"
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <exception>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 struct pg_conn;
@@ -72,9 +77,16 @@ private:
 /// `COPY table (columns) FROM STDIN (FORMAT binary)`, buffered. Rows are
 /// written field by field after begin_row(). finish() ends the COPY and
 /// reports the server's verdict; destroying an unfinished copy aborts it.
+///
+/// With `send_ahead` > 0 a thread of the copy sends the rows, and up to that
+/// many bytes wait for it in memory: the writer goes on while the server is
+/// busy (a bulk load then finishes reading its input before the server has
+/// taken it all, and can do other work meanwhile). The connection belongs to
+/// that thread until finish() returns or the copy is destroyed.
 class BinaryCopy {
 public:
-  BinaryCopy(PgConnection& conn, std::string_view table, const std::vector<std::string_view>& columns);
+  BinaryCopy(PgConnection& conn, std::string_view table, const std::vector<std::string_view>& columns,
+             std::size_t send_ahead = 0);
   ~BinaryCopy();
   BinaryCopy(const BinaryCopy&) = delete;
   BinaryCopy& operator=(const BinaryCopy&) = delete;
@@ -140,10 +152,26 @@ private:
       flush();
   }
   void flush();
+  /// The sending thread's loop.
+  void send_queued();
+  /// Stops the sending thread (abandoning what is queued when `abandon`) and
+  /// waits for it; rethrows what it failed with unless abandoning.
+  void stop_sender(bool abandon);
 
   PgConnection& conn_;
   std::string buf_;
   bool open_ = false;
+
+  // The sending thread (send_ahead > 0), and what it shares with the writer.
+  std::size_t send_ahead_ = 0;
+  std::thread sender_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::string> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool no_more_ = false;  ///< finish(): send what is queued, then stop
+  bool abandon_ = false;  ///< destruction: stop at once
+  std::exception_ptr send_error_;
 };
 
 } // namespace dm::db

@@ -2,8 +2,11 @@
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
+#include <future>
 
 namespace dm::ingest {
 
@@ -36,7 +39,10 @@ Loader::Loader(db::PgConnection& conn, Kind kind) : conn_(conn), kind_(kind)
 {
   summary_.kind = kind;
   if (kind != Kind::users)
-    copy_ = std::make_unique<db::BinaryCopy>(conn_, table_of(kind), copy_columns(kind));
+    // The raw rows are sent from a thread of the copy, up to 64 MiB behind
+    // the parser: reading the input does not wait for the server, and the
+    // rollups are prepared (finish) while the server still takes rows.
+    copy_ = std::make_unique<db::BinaryCopy>(conn_, table_of(kind), copy_columns(kind), std::size_t{64} << 20);
 }
 
 Loader::~Loader() = default;
@@ -149,9 +155,17 @@ LoadSummary Loader::finish()
   if (finished_)
     throw std::logic_error("Loader::finish called twice");
   finished_ = true;
+  // The learning rollup's sort needs no database: it runs while the server
+  // works through the last of the raw rows.
+  std::future<rollup::LearningRollup::Prepared> learning;
+  if (!learning_.empty())
+    learning = std::async(std::launch::async, [this] { return learning_.prepare(); });
   if (copy_) {
+    const auto started = std::chrono::steady_clock::now();
     copy_->finish();
     copy_.reset();
+    spdlog::debug("{} rows: the server finished the COPY {:.0f} ms after the last one was sent", name_of(kind_),
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
   }
   if (kind_ == Kind::users && !users_.empty()) {
     conn_.exec("CREATE TEMP TABLE dm_ingest_users (LIKE dm.users) ON COMMIT DROP");
@@ -174,7 +188,8 @@ LoadSummary Loader::finish()
         "country = excluded.country, platform = excluded.platform, channel = excluded.channel");
     conn_.exec("DROP TABLE dm_ingest_users");
   }
-  summary_.rollup_rows += learning_.write(conn_);
+  if (learning.valid())
+    summary_.rollup_rows += learning_.write(conn_, learning.get());
   summary_.rollup_rows += requests_.write(conn_);
   summary_.rollup_rows += hosts_.write(conn_);
   summary_.users.assign(touched_.begin(), touched_.end());

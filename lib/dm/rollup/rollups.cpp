@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <future>
 #include <limits>
 #include <stdexcept>
 
@@ -259,19 +262,35 @@ std::vector<std::uint32_t> LearningRollup::topics_by_name() const
   return ids;
 }
 
-std::uint64_t LearningRollup::write(db::PgConnection& conn) const
+struct LearningRollup::ProgressRows {
+  struct TopicTotal {
+    std::int64_t user_id;
+    std::uint32_t rank, topic; ///< rank: the topic's place in name order
+    std::int64_t answered, correct, sum_answer_ms, timed;
+    util::Micros first_ts, last_ts;
+  };
+  struct DayTotal {
+    std::int64_t user_id;
+    util::Micros day;
+    std::int64_t events, answered, correct, mock_attempts, mock_passes, sessions;
+    std::uint32_t hours; ///< bit h: an event in UTC hour h
+    util::Micros last_ts;
+  };
+  std::vector<TopicTotal> topics; ///< user_topic_totals, in key order
+  std::vector<DayTotal> days;     ///< user_active_days, in key order
+};
+
+LearningRollup::Prepared LearningRollup::prepare() const
 {
-  // Every row has an hourly entry, so without one there is nothing at all.
-  if (hourly_.empty())
-    return 0;
   // Exact key order (topics by their rank in name order, as COLLATE "C"
   // compares): rows then land in the table hour after hour, and every
   // rollup folded from them below reads runs of consecutive rows. Sorted as
   // plain keys next to their entries, without chasing pointers to compare.
-  const std::vector<std::uint32_t> by_name = topics_by_name();
-  std::vector<std::uint32_t> rank(by_name.size());
-  for (std::uint32_t i = 0; i < by_name.size(); ++i)
-    rank[by_name[i]] = i;
+  Prepared p;
+  p.by_name = topics_by_name();
+  std::vector<std::uint32_t> rank(p.by_name.size());
+  for (std::uint32_t i = 0; i < p.by_name.size(); ++i)
+    rank[p.by_name[i]] = i;
   struct SortKey {
     util::Micros hour;
     std::int64_t user_id;
@@ -289,19 +308,36 @@ std::uint64_t LearningRollup::write(db::PgConnection& conn) const
       return a.user_id < b.user_id;
     return a.rank < b.rank;
   });
-  std::vector<const HourEntry*> rows;
-  rows.reserve(keys.size());
+  p.rows.reserve(keys.size());
   for (const SortKey& k : keys)
-    rows.push_back(k.entry);
+    p.rows.push_back(k.entry);
+  return p;
+}
+
+std::uint64_t LearningRollup::write(db::PgConnection& conn, const Prepared& prepared) const
+{
+  // Every row has an hourly entry, so without one there is nothing at all.
+  if (prepared.rows.empty())
+    return 0;
+  const std::vector<const HourEntry*>& rows = prepared.rows;
   // Topic ids first, before any advisory lock: registering a new topic may
   // wait for another ingest registering it too, which must not hold a lock
   // this one holds.
+  const auto started = std::chrono::steady_clock::now();
+  const auto ms = [&started] {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  };
   const std::vector<std::int32_t> topic_ids = register_topics(conn, rows);
   // The lock classes in their global order: sessions, hours, users.
   SessionDeltas deltas;
   std::uint64_t written = write_sessions(conn, deltas);
-  written += write_hourly(conn, rows, by_name, topic_ids, deltas);
-  written += write_user_progress(conn, rows, deltas);
+  spdlog::debug("learning rollups: sessions written at {:.0f} ms", ms());
+  // The user progress rows are folded while the server takes the hourly ones.
+  auto progress = std::async(std::launch::async, [&] { return progress_rows(rows, deltas); });
+  written += write_hourly(conn, rows, prepared.by_name, topic_ids, deltas);
+  spdlog::debug("learning rollups: hourly rollups written at {:.0f} ms", ms());
+  written += write_user_progress(conn, progress.get());
+  spdlog::debug("learning rollups: user progress written at {:.0f} ms", ms());
   return written;
 }
 
@@ -626,31 +662,21 @@ std::uint64_t LearningRollup::write_sessions(db::PgConnection& conn, SessionDelt
   return written;
 }
 
-std::uint64_t LearningRollup::write_user_progress(db::PgConnection& conn, const std::vector<const HourEntry*>& rows,
-                                                  const SessionDeltas& deltas) const
+LearningRollup::ProgressRows LearningRollup::progress_rows(const std::vector<const HourEntry*>& rows,
+                                                           const SessionDeltas& deltas) const
 {
   // Folded from the hourly aggregates (far fewer entries than raw rows) by
   // sorting them: cheaper than hashing a few hundred thousand entries, and
   // both tables are written in key order anyway.
-  struct TopicTotal {
-    std::int64_t user_id;
-    std::uint32_t rank, topic; ///< rank: the topic's place in name order
-    std::int64_t answered, correct, sum_answer_ms, timed;
-    util::Micros first_ts, last_ts;
-  };
-  struct DayTotal {
-    std::int64_t user_id;
-    util::Micros day;
-    std::int64_t events, answered, correct, mock_attempts, mock_passes, sessions;
-    std::uint32_t hours; ///< bit h: an event in UTC hour h
-    util::Micros last_ts;
-  };
+  using TopicTotal = ProgressRows::TopicTotal;
+  using DayTotal = ProgressRows::DayTotal;
+  ProgressRows progress;
+  std::vector<TopicTotal>& topic_rows = progress.topics;
+  std::vector<DayTotal>& day_rows = progress.days;
   const std::vector<std::uint32_t> by_name = topics_by_name();
   std::vector<std::uint32_t> rank(by_name.size());
   for (std::uint32_t i = 0; i < by_name.size(); ++i)
     rank[by_name[i]] = i;
-  std::vector<TopicTotal> topic_rows;
-  std::vector<DayTotal> day_rows;
   topic_rows.reserve(rows.size());
   day_rows.reserve(rows.size() + deltas.user_days.size());
   for (const HourEntry* r : rows) {
@@ -708,7 +734,15 @@ std::uint64_t LearningRollup::write_user_progress(db::PgConnection& conn, const 
     day_rows[kept] = d;
   }
   day_rows.resize(kept);
+  return progress;
+}
 
+std::uint64_t LearningRollup::write_user_progress(db::PgConnection& conn, const ProgressRows& progress) const
+{
+  using TopicTotal = ProgressRows::TopicTotal;
+  using DayTotal = ProgressRows::DayTotal;
+  const std::vector<TopicTotal>& topic_rows = progress.topics;
+  const std::vector<DayTotal>& day_rows = progress.days;
   std::vector<std::int64_t> buckets;
   buckets.reserve(day_rows.size());
   for (const DayTotal& d : day_rows)

@@ -110,8 +110,7 @@ class LearningRollup {
 public:
   LearningRollup();
   void add(const ingest::LearningRecord& r);
-  /// Upserts every learning rollup; returns rows written.
-  std::uint64_t write(db::PgConnection& conn) const;
+
   bool empty() const noexcept { return hourly_.empty() && sessions_.empty(); }
 
   struct HourKey {
@@ -148,8 +147,23 @@ public:
     std::size_t operator()(const HourKey& k) const noexcept;
   };
 
-private:
   using HourEntry = std::pair<const HourKey, HourAgg>;
+  /// What write() does before it needs the database: the hourly entries in
+  /// key order. No database, no change to the rollup: may run on another
+  /// thread while the connection is busy (the raw rows' COPY finishing).
+  struct Prepared {
+    std::vector<std::uint32_t> by_name; ///< topic ids in name order
+    std::vector<const HourEntry*> rows; ///< every hourly entry, in key order
+  };
+  Prepared prepare() const;
+  /// Upserts every learning rollup; returns rows written.
+  std::uint64_t write(db::PgConnection& conn) const { return write(conn, prepare()); }
+  /// The same with prepare()'s result.
+  std::uint64_t write(db::PgConnection& conn, const Prepared& prepared) const;
+
+private:
+  /// user_topic_totals and user_active_days rows, folded from the hourly entries.
+  struct ProgressRows;
   /// Topic ids in name order.
   std::vector<std::uint32_t> topics_by_name() const;
   /// The dm.topics id of every topic with answers (registering new ones),
@@ -160,8 +174,9 @@ private:
                              const SessionDeltas& deltas) const;
   /// Upserts learning_sessions and fills `deltas` with what the counters change by.
   std::uint64_t write_sessions(db::PgConnection& conn, SessionDeltas& deltas) const;
-  std::uint64_t write_user_progress(db::PgConnection& conn, const std::vector<const HourEntry*>& rows,
-                                    const SessionDeltas& deltas) const;
+  /// No database: runs on a thread of its own while write_hourly writes.
+  ProgressRows progress_rows(const std::vector<const HourEntry*>& rows, const SessionDeltas& deltas) const;
+  std::uint64_t write_user_progress(db::PgConnection& conn, const ProgressRows& progress) const;
 
   Interner topics_;
   std::uint32_t no_topic_ = 0; ///< the id of "" (events without a topic)
