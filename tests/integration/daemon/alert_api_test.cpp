@@ -4,6 +4,7 @@
 // REST and WebSocket, alerts_generated_total; and of two daemons on one
 // database exactly one evaluates, the other taking over when it stops.
 
+#include "api_json.hpp"
 #include "running_daemon.hpp"
 #include "ws_test_client.hpp"
 
@@ -19,18 +20,13 @@
 
 using dm::auth::Role;
 using dm::test::RunningDaemon;
+using dm::test::body_json;
 using dm::test::WsClientOptions;
 using dm::test::WsTestClient;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-json::value body_json(const dm::http::HttpResponse& r)
-{
-  INFO(r.body);
-  return json::parse(r.body);
-}
 
 std::function<void(dm::daemon::DaemonOptions&)> quick_evaluator(const std::string& database_url = {})
 {

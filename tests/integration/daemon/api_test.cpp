@@ -3,6 +3,7 @@
 // limits, slow clients.
 
 #include "jwt_craft.hpp"
+#include "api_json.hpp"
 #include "running_daemon.hpp"
 
 #include "dm/ingest/ingest.hpp"
@@ -21,6 +22,7 @@
 using dm::auth::Role;
 using dm::test::craft_jwt;
 using dm::test::RunningDaemon;
+using dm::test::body_json;
 namespace json = boost::json;
 
 namespace {
@@ -28,12 +30,6 @@ namespace {
 std::int64_t unix_now()
 {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-json::value body_json(const dm::http::HttpResponse& r)
-{
-  INFO(r.body);
-  return json::parse(r.body);
 }
 
 std::string error_code_of(const dm::http::HttpResponse& r)

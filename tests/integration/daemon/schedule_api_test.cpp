@@ -3,6 +3,7 @@
 // metric, and two daemons on one database running a schedule every minute
 // for three minutes in real time: exactly three runs.
 
+#include "api_json.hpp"
 #include "running_daemon.hpp"
 
 #include "daemon/scheduler.hpp"
@@ -16,23 +17,12 @@
 
 using dm::auth::Role;
 using dm::test::RunningDaemon;
+using dm::test::body_json;
+using dm::test::error_field;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
 namespace {
-
-json::value body_json(const dm::http::HttpResponse& r)
-{
-  INFO(r.body);
-  return json::parse(r.body);
-}
-
-std::string error_field(const dm::http::HttpResponse& r)
-{
-  const auto v = body_json(r);
-  const auto* f = v.at("error").as_object().if_contains("field");
-  return f != nullptr && f->is_string() ? std::string(f->as_string()) : std::string();
-}
 
 std::function<void(dm::daemon::DaemonOptions&)> quick_scheduler(const std::string& database_url = {})
 {
