@@ -25,19 +25,25 @@ namespace {
   throw PgError(fmt::format("{}: {}", what, message), std::move(sqlstate));
 }
 
-/// PQputCopyData failed: the server refused a row (its error is the COPY's
-/// result, libpq only says "no COPY in progress") or the connection broke.
+/// PQputCopyData failed: the connection broke, libpq could not take the data,
+/// or the server refused a row (then the COPY's result holds its message).
+/// Ends the COPY in any case, so that the connection can go on.
 [[noreturn]] void throw_copy_failure(pg_conn* conn)
 {
-  PGresult* res = PQgetResult(conn);
-  if (res != nullptr && PQresultStatus(res) == PGRES_FATAL_ERROR) {
-    while (PGresult* r = PQgetResult(conn))
+  std::string local = PQerrorMessage(conn);
+  while (!local.empty() && local.back() == '\n')
+    local.pop_back();
+  PQputCopyEnd(conn, "the client could not send the rows");
+  PGresult* error = nullptr;
+  while (PGresult* r = PQgetResult(conn)) {
+    if (error == nullptr && PQresultStatus(r) == PGRES_FATAL_ERROR)
+      error = r;
+    else
       PQclear(r);
-    throw_result(res, conn, "COPY");
   }
-  if (res != nullptr)
-    PQclear(res);
-  throw_result(nullptr, conn, "COPY");
+  if (error != nullptr)
+    throw_result(error, conn, "COPY");
+  throw PgError(fmt::format("COPY: {}", local), "");
 }
 
 void check(PGresult* res, pg_conn* conn, std::string_view what)
@@ -173,8 +179,6 @@ BinaryCopy::BinaryCopy(PgConnection& conn, std::string_view table, const std::ve
   buf_.append("PGCOPY\n\377\r\n\0", 11);
   put_be(std::uint32_t{0});
   put_be(std::uint32_t{0});
-  if (send_ahead_ > 0)
-    sender_ = std::thread([this] { send_queued(); });
 }
 
 BinaryCopy::~BinaryCopy()
@@ -209,6 +213,13 @@ void BinaryCopy::flush()
 {
   if (buf_.empty())
     return;
+  // The thread starts with the second buffer: a copy that fits in one
+  // (an HTTP batch) is sent by the writer.
+  if (send_ahead_ > 0 && !sender_.joinable()) {
+    if (flushed_once_)
+      sender_ = std::thread([this] { send_queued(); });
+    flushed_once_ = true;
+  }
   if (!sender_.joinable()) {
     if (PQputCopyData(conn_.native(), buf_.data(), static_cast<int>(buf_.size())) != 1) {
       open_ = false;

@@ -164,6 +164,7 @@ private:
 
   // The sending thread (send_ahead > 0), and what it shares with the writer.
   std::size_t send_ahead_ = 0;
+  bool flushed_once_ = false;
   std::thread sender_;
   std::mutex mutex_;
   std::condition_variable cv_;

@@ -159,7 +159,8 @@ LoadSummary Loader::finish()
   // works through the last of the raw rows.
   std::future<rollup::LearningRollup::Prepared> learning;
   if (!learning_.empty())
-    learning = std::async(std::launch::async, [this] { return learning_.prepare(); });
+    learning = std::async(summary_.rows >= 10000 ? std::launch::async : std::launch::deferred,
+                          [this] { return learning_.prepare(); });
   if (copy_) {
     const auto started = std::chrono::steady_clock::now();
     copy_->finish();

@@ -24,6 +24,8 @@ namespace {
 constexpr std::uint64_t lock_buckets_per_class = 256;
 /// Upserts of at most this many rows go through a session scratch table.
 constexpr std::uint64_t scratch_rows_max = 10000;
+/// Hourly entries from which user progress is folded on a thread of its own.
+constexpr std::size_t parallel_rows_min = 10000;
 
 std::size_t mix(std::uint64_t x) noexcept
 {
@@ -333,7 +335,8 @@ std::uint64_t LearningRollup::write(db::PgConnection& conn, const Prepared& prep
   std::uint64_t written = write_sessions(conn, deltas);
   spdlog::debug("learning rollups: sessions written at {:.0f} ms", ms());
   // The user progress rows are folded while the server takes the hourly ones.
-  auto progress = std::async(std::launch::async, [&] { return progress_rows(rows, deltas); });
+  auto progress = std::async(rows.size() >= parallel_rows_min ? std::launch::async : std::launch::deferred,
+                             [&] { return progress_rows(rows, deltas); });
   written += write_hourly(conn, rows, prepared.by_name, topic_ids, deltas);
   spdlog::debug("learning rollups: hourly rollups written at {:.0f} ms", ms());
   written += write_user_progress(conn, progress.get());
@@ -1062,6 +1065,10 @@ std::uint64_t write_rollup(db::PgConnection& conn, const RollupTarget& target, c
                            const std::function<void(db::BinaryCopy&)>& rows,
                            const std::function<void(const std::string&)>& before_merge)
 {
+  // The scratch table keeps its rows until the commit: outside a transaction
+  // the merge would find them gone.
+  if (PQtransactionStatus(conn.native()) != PQTRANS_INTRANS)
+    throw std::logic_error(fmt::format("write_rollup({}) outside a transaction", target.table));
   const bool overlap = conn.query_value(fmt::format("SELECT EXISTS (SELECT 1 FROM {} WHERE {} BETWEEN $1 AND $2)",
                                                     target.table, target.range_column),
                                         {low, high}) == "t";
@@ -1088,9 +1095,17 @@ std::uint64_t write_rollup(db::PgConnection& conn, const RollupTarget& target, c
   }
   if (before_merge)
     before_merge(temp);
+  // Columns by name: a scratch table made before a migration may lay them out
+  // differently from the table now.
+  std::string columns, new_columns;
+  for (const auto column : target.columns) {
+    columns += fmt::format("{}{}", columns.empty() ? "" : ", ", column);
+    new_columns += fmt::format("{}n.{}", new_columns.empty() ? "" : ", ", column);
+  }
   if (target.unique_key) {
-    conn.exec(fmt::format("INSERT INTO {} AS t SELECT * FROM {} ORDER BY {} ON CONFLICT ({}) DO UPDATE SET {}",
-                          target.table, temp, target.key_columns, target.key_columns, target.merge));
+    conn.exec(fmt::format("INSERT INTO {} AS t ({}) SELECT {} FROM {} ORDER BY {} ON CONFLICT ({}) DO UPDATE SET {}",
+                          target.table, columns, columns, temp, target.key_columns, target.key_columns,
+                          target.merge));
   } else {
     // Both statements join on the key within the range, which the BRIN index
     // on the range column narrows to the pages holding it.
@@ -1109,9 +1124,10 @@ std::uint64_t write_rollup(db::PgConnection& conn, const RollupTarget& target, c
                                           quote_literal(high));
     conn.exec(fmt::format("UPDATE {} AS t SET {} FROM {} AS excluded WHERE {} AND {}", target.table, target.merge, temp,
                           same_key, range));
-    conn.exec(fmt::format("INSERT INTO {} SELECT n.* FROM {} n WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE {} AND {})"
+    conn.exec(fmt::format("INSERT INTO {} ({}) SELECT {} FROM {} n WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE {} AND {})"
                           " ORDER BY {}",
-                          target.table, temp, target.table, same_key_new, range, target.key_columns));
+                          target.table, columns, new_columns, temp, target.table, same_key_new, range,
+                          target.key_columns));
   }
   // Empty again for a second write of this table in the same transaction.
   conn.exec((scratch ? "DELETE FROM " : "DROP TABLE ") + temp);
