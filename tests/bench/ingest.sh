@@ -14,7 +14,7 @@ if [[ ! -f $csv ]]; then
 fi
 start_daemon
 url=$(db_url)
-psql -qX "$url" -c "CREATE TABLE bench_bare (ts timestamptz, user_id bigint, session_id bigint, kind text, topic text, correct boolean, answer_ms integer, score real)"
+psql -qX "$url" -c "DROP TABLE IF EXISTS bench_bare" -c "CREATE TABLE bench_bare (ts timestamptz, user_id bigint, session_id bigint, kind text, topic text, correct boolean, answer_ms integer, score real)"
 # Every table of the schema but the migrations: the raw rows and every rollup
 # an ingest writes start empty, as the bare table does.
 reset() {
