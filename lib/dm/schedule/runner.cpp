@@ -521,7 +521,7 @@ std::vector<MissedSchedule> update_missed(pqxx::connection_base& conn, util::Mic
     for (const auto& r : txn.exec(fmt::format(
              "SELECT s.id, s.name, s.cron, s.tz, {}, {}, {}, EXISTS (SELECT 1 FROM dm.schedule_runs r "
              "WHERE r.schedule_id = s.id AND r.status = 'running') FROM dm.schedules s WHERE s.enabled",
-             micros_of("greatest(s.created_at, s.last_success_at)"), micros_of("s.last_success_at"),
+             micros_of("greatest(s.created_at, s.last_success_at, s.enabled_at)"), micros_of("s.last_success_at"),
              micros_of("s.missed_since"))))
       rows.push_back(Row{r[0].as<std::int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
                          r[3].as<std::string>(), r[4].as<util::Micros>(), optional_micros(r[5]), optional_micros(r[6]),
@@ -532,7 +532,8 @@ std::vector<MissedSchedule> update_missed(pqxx::connection_base& conn, util::Mic
     std::optional<util::Micros> since;
     try {
       const cron::Schedule cron(row.cron, row.tz);
-      // Two fire times after the last success (or the creation) have passed,
+      // Two fire times after the last success (or the creation, or being
+      // enabled again) have passed,
       // with a minute for the second one's run to begin, and none runs now.
       const auto f1 = cron.next_fire_after(row.reference);
       const auto f2 = f1 ? cron.next_fire_after(*f1) : std::nullopt;

@@ -270,9 +270,12 @@ StoredSchedule ScheduleStore::set_enabled(std::int64_t id, bool enabled, util::M
       throw NotFound(fmt::format("no schedule with id {}", id));
     if (enabled) {
       const util::Micros next = next_fire_time(rows[0][0].as<std::string>(), rows[0][1].as<std::string>(), now);
-      txn.exec_params(fmt::format("UPDATE dm.schedules SET enabled = true, next_run_at = {} WHERE id = $2",
-                                  micros_to_timestamptz),
-                      next, id);
+      // enabled_at moves only when the schedule was off: enabling an enabled
+      // schedule again does not put off its schedule_missed condition.
+      txn.exec_params(fmt::format("UPDATE dm.schedules SET enabled_at = CASE WHEN enabled THEN enabled_at ELSE {} END, "
+                                  "enabled = true, next_run_at = {} WHERE id = $2",
+                                  "('epoch'::timestamptz + $3::bigint * interval '1 microsecond')", micros_to_timestamptz),
+                      next, id, now);
     } else {
       txn.exec_params("UPDATE dm.schedules SET enabled = false, next_run_at = NULL WHERE id = $1", id);
     }

@@ -423,6 +423,31 @@ TEST_CASE("schedule_missed: no success within twice the interval, cleared by a s
   CHECK(ScheduleStore(db.connection()).get(s.id).last_success_at.has_value());
 }
 
+TEST_CASE("schedule_missed counts from the instant a paused schedule is enabled again", "[schedule][runner]")
+{
+  TestDatabase db;
+  const Micros t0 = at("2026-03-02T10:00:30Z");
+  auto spec = every_minute("paused");
+  spec.cron = "*/10 * * * *";
+  ScheduleStore store(db.connection());
+  const auto s = store.create(spec, t0);
+  db.scalar(fmt::format("UPDATE dm.schedules SET created_at = 'epoch'::timestamptz + {} * interval '1 microsecond' "
+                        "RETURNING id",
+                        t0));
+  store.set_enabled(s.id, false, at("2026-03-02T10:05:00Z"));
+  // Switched off, nothing is missed however long the pause.
+  CHECK(dm::schedule::update_missed(db.connection(), at("2026-03-02T12:00:00Z")).empty());
+  store.set_enabled(s.id, true, at("2026-03-02T12:05:00Z"));
+  // Enabling it again does not move the reference.
+  store.set_enabled(s.id, true, at("2026-03-02T12:15:00Z"));
+  // Counted from 12:05: 12:10 and 12:20 must pass (plus a minute) first.
+  CHECK(dm::schedule::update_missed(db.connection(), at("2026-03-02T12:06:00Z")).empty());
+  CHECK(dm::schedule::update_missed(db.connection(), at("2026-03-02T12:20:30Z")).empty());
+  const auto entered = dm::schedule::update_missed(db.connection(), at("2026-03-02T12:21:30Z"));
+  REQUIRE(entered.size() == 1);
+  CHECK(entered[0].since == at("2026-03-02T12:20:00Z"));
+}
+
 TEST_CASE("runs of a process that died are recorded as failed", "[schedule][runner]")
 {
   TestDatabase db;
