@@ -12,6 +12,9 @@ namespace dm::ingest {
 
 namespace {
 
+/// How far the raw rows' sending thread may trail the parser.
+constexpr std::size_t send_ahead_bytes = std::size_t{64} << 20;
+
 const std::vector<std::string_view>& copy_columns(Kind kind)
 {
   static const std::array<std::vector<std::string_view>, 5> columns{{
@@ -42,7 +45,7 @@ Loader::Loader(db::PgConnection& conn, Kind kind) : conn_(conn), kind_(kind)
     // The raw rows are sent from a thread of the copy, up to 64 MiB behind
     // the parser: reading the input does not wait for the server, and the
     // rollups are prepared (finish) while the server still takes rows.
-    copy_ = std::make_unique<db::BinaryCopy>(conn_, table_of(kind), copy_columns(kind), std::size_t{64} << 20);
+    copy_ = std::make_unique<db::BinaryCopy>(conn_, table_of(kind), copy_columns(kind), send_ahead_bytes);
 }
 
 Loader::~Loader() = default;
@@ -159,7 +162,7 @@ LoadSummary Loader::finish()
   // works through the last of the raw rows.
   std::future<rollup::LearningRollup::Prepared> learning;
   if (!learning_.empty())
-    learning = std::async(summary_.rows >= 10000 ? std::launch::async : std::launch::deferred,
+    learning = std::async(learning_.large() ? std::launch::async : std::launch::deferred,
                           [this] { return learning_.prepare(); });
   if (copy_) {
     const auto started = std::chrono::steady_clock::now();

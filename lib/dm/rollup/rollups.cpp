@@ -24,8 +24,6 @@ namespace {
 constexpr std::uint64_t lock_buckets_per_class = 256;
 /// Upserts of at most this many rows go through a session scratch table.
 constexpr std::uint64_t scratch_rows_max = 10000;
-/// Hourly entries from which user progress is folded on a thread of its own.
-constexpr std::size_t parallel_rows_min = 10000;
 
 std::size_t mix(std::uint64_t x) noexcept
 {
@@ -335,7 +333,7 @@ std::uint64_t LearningRollup::write(db::PgConnection& conn, const Prepared& prep
   std::uint64_t written = write_sessions(conn, deltas);
   spdlog::debug("learning rollups: sessions written at {:.0f} ms", ms());
   // The user progress rows are folded while the server takes the hourly ones.
-  auto progress = std::async(rows.size() >= parallel_rows_min ? std::launch::async : std::launch::deferred,
+  auto progress = std::async(large() ? std::launch::async : std::launch::deferred,
                              [&] { return progress_rows(rows, deltas); });
   written += write_hourly(conn, rows, prepared.by_name, topic_ids, deltas);
   spdlog::debug("learning rollups: hourly rollups written at {:.0f} ms", ms());

@@ -112,6 +112,9 @@ public:
   void add(const ingest::LearningRecord& r);
 
   bool empty() const noexcept { return hourly_.empty() && sessions_.empty(); }
+  /// Whether preparing and folding it is worth threads of their own (a bulk
+  /// load), rather than running in place (an HTTP batch).
+  bool large() const noexcept { return hourly_.size() >= parallel_entries_min; }
 
   struct HourKey {
     std::int64_t hour;
@@ -162,6 +165,7 @@ public:
   std::uint64_t write(db::PgConnection& conn, const Prepared& prepared) const;
 
 private:
+  static constexpr std::size_t parallel_entries_min = 10000;
   /// user_topic_totals and user_active_days rows, folded from the hourly entries.
   struct ProgressRows;
   /// Topic ids in name order.
