@@ -25,6 +25,7 @@
 #include "dm/dashboard/user_progress_cache.hpp"
 #include "dm/db/database.hpp"
 #include "dm/db/migrator.hpp"
+#include "dm/db/two_phase.hpp"
 #include "dm/metrics/daemon_metrics.hpp"
 #include "dm/metrics/health_prober.hpp"
 #include "dm/metrics/registry.hpp"
@@ -119,6 +120,7 @@ struct Daemon::Impl {
       auto conn = database->connect();
       const int applied = db::migrate(*conn);
       spdlog::info("database {} ({} migration(s) applied)", db::redact_url(database->url()), applied);
+      db::resolve_prepared(*conn);
     }
     gate = std::make_unique<DbGate>(*database);
     readiness = std::make_unique<Readiness>(*database);

@@ -2,6 +2,7 @@
 
 #include "daemon/db_gate.hpp"
 
+#include "dm/db/two_phase.hpp"
 #include "dm/report/runner.hpp"
 #include "dm/schedule/defaults.hpp"
 #include "dm/util/error.hpp"
@@ -119,6 +120,8 @@ std::size_t Scheduler::in_flight() const
 void Scheduler::housekeeping(pqxx::connection_base& conn, util::Micros at, bool retention)
 {
   schedule::record_dead_runs(conn, options_.stale_after);
+  // A CLI load cut short between its two commits (db/two_phase.hpp).
+  db::resolve_prepared(conn);
   for (const auto& m : schedule::update_missed(conn, at))
     spdlog::warn("schedule_missed: schedule {} '{}' has not succeeded since {} (twice its interval; due since {})",
                  m.id, m.name, m.last_success ? util::format_rfc3339_utc(*m.last_success) : std::string("its creation"),

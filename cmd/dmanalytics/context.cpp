@@ -3,6 +3,7 @@
 #include "dm/auth/local_token.hpp"
 #include "dm/auth/secret_file.hpp"
 #include "dm/db/migrator.hpp"
+#include "dm/db/two_phase.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -60,6 +61,9 @@ db::Database& Context::database()
     auto conn = database_->connect();
     if (const int applied = db::migrate(*conn); applied > 0)
       spdlog::info("applied {} database migration(s)", applied);
+    // Loads cut short between their two commits are finished first: their
+    // prepared transactions hold locks other loads wait for.
+    db::resolve_prepared(*conn);
   }
   return *database_;
 }

@@ -39,6 +39,7 @@ void run_ingest(Context& ctx, const IngestCommand& cmd)
   options.progress = [&](const ingest::IngestProgress& p) { progress.update(p.rows, p.bytes, p.total_bytes); };
 
   auto conn = ctx.database().connect_raw();
+  options.second_connection = [&ctx] { return ctx.database().connect_raw(); };
   const auto result = ingest::ingest_file(*conn, cmd.file, options);
   progress.finish();
   if (!ctx.quiet())

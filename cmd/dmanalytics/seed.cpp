@@ -58,7 +58,7 @@ seed::SeedResult seed_with_progress(Context& ctx, db::PgConnection& conn, const 
       bar = std::make_unique<Progress>(fmt::format("seeding {:<9}", ingest::name_of(kind)), show);
     }
     bar->update(rows, rows, std::max(total, rows));
-  });
+  }, [&ctx] { return ctx.database().connect_raw(); });
   for (auto& [k, b] : bars)
     b->finish();
   return result;

@@ -101,6 +101,14 @@ TestDatabase::~TestDatabase()
     conn_.reset();
     pqxx::connection admin{cluster().cluster()->connection_string("postgres")};
     pqxx::nontransaction txn{admin};
+    // A prepared transaction a failed test left would keep the database.
+    const auto prepared = txn.exec_params("SELECT gid FROM pg_prepared_xacts WHERE database = $1", name_);
+    if (!prepared.empty()) {
+      pqxx::connection own{url_};
+      pqxx::nontransaction rollback{own};
+      for (const auto& row : prepared)
+        rollback.exec0("ROLLBACK PREPARED " + rollback.quote(row[0].as<std::string>()));
+    }
     txn.exec0(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", name_));
   } catch (...) {
     // a leftover test database is dropped by the next `dm_test_cluster start`
@@ -127,6 +135,14 @@ std::string TestDatabase::scalar(const std::string& sql)
   pqxx::nontransaction txn{connection()};
   auto r = txn.exec1(sql);
   return r[0].is_null() ? std::string() : r[0].as<std::string>();
+}
+
+std::string schema_fingerprint(TestDatabase& db)
+{
+  return db.scalar(R"(SELECT string_agg(tablename || ':' || (xpath('/row/c/text()', query_to_xml(format(
+    'SELECT md5(coalesce(string_agg(t::text, ''|'' ORDER BY t::text), '''')) AS c FROM dm.%I t', tablename),
+    false, true, '')))[1]::text, ',' ORDER BY tablename)
+    FROM pg_tables WHERE schemaname = 'dm' AND tablename NOT IN ('schema_migrations', 'prepared_commits'))");
 }
 
 } // namespace dm::test

@@ -40,6 +40,10 @@ private:
   std::unique_ptr<pqxx::connection> conn_;
 };
 
+/// A digest of every table of the `dm` schema but the bookkeeping ones
+/// (migrations, prepared commits), by table: equal for equal contents.
+std::string schema_fingerprint(TestDatabase& db);
+
 /// The migrated template every test database is cloned from.
 const std::string& template_database_name();
 /// The test cluster's state folder (outside the checkout, 0755).

@@ -280,7 +280,10 @@ void EmbeddedCluster::start_server()
   std::string server_options = fmt::format(
       "-k {} -p {} -c listen_addresses='' -c TimeZone=UTC -c log_timezone=UTC"
       // Ingest holds an advisory lock per rollup bucket until it commits.
-      " -c max_locks_per_transaction=256",
+      " -c max_locks_per_transaction=256"
+      // A load writes its rollups on a second connection, committed with a
+      // prepared transaction (db/two_phase.hpp).
+      " -c max_prepared_transactions=16",
       socket_dir_.string(),
       socket_port);
   if (options_.unsafe_fast)

@@ -47,6 +47,12 @@ public:
 
   pg_conn* native() const noexcept { return conn_; }
 
+  /// Set while this connection's transaction is to be prepared (PREPARE
+  /// TRANSACTION, see two_phase.hpp), which refuses temporary tables: work
+  /// on it stages rows in tables of the transaction instead.
+  bool will_prepare() const noexcept { return will_prepare_; }
+  void set_will_prepare(bool v) noexcept { will_prepare_ = v; }
+
   /// Runs statements without parameters; throws PgError.
   void exec(const std::string& sql);
   /// Runs a statement with text parameters (nullopt = NULL) and returns the
@@ -56,6 +62,7 @@ public:
 
 private:
   pg_conn* conn_ = nullptr;
+  bool will_prepare_ = false;
 };
 
 /// BEGIN on construction; ROLLBACK on destruction unless committed.

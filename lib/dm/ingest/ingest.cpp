@@ -1,5 +1,7 @@
 #include "dm/ingest/ingest.hpp"
 
+#include "dm/db/two_phase.hpp"
+
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -73,6 +75,12 @@ IngestResult ingest_input(db::PgConnection& conn, InputFile& in, std::optional<F
   };
 
   db::PgTransaction txn{conn};
+  // Declared before the Loader: its rollup task uses the connection until the
+  // Loader is gone.
+  std::unique_ptr<db::CompanionTransaction> companion;
+  if (options.second_connection && (in.size() == 0 || in.size() >= options.second_connection_min_bytes) &&
+      db::CompanionTransaction::supported(conn))
+    companion = std::make_unique<db::CompanionTransaction>(txn, options.second_connection());
   IngestResult result;
   result.source = in.name();
   std::optional<Parser> parser;
@@ -84,7 +92,7 @@ IngestResult ingest_input(db::PgConnection& conn, InputFile& in, std::optional<F
   }
 
   {
-    Loader loader(conn, options.kind);
+    Loader loader(conn, options.kind, companion ? &companion->connection() : nullptr);
     AnyRecord record;
     std::uint64_t rows = 0;
     for (;;) {
@@ -113,8 +121,14 @@ IngestResult ingest_input(db::PgConnection& conn, InputFile& in, std::optional<F
     }
   }
   spdlog::debug("{}: rollups written at {:.3f} s", in.name(), seconds_since(started));
-  notify_loaded(conn, result.summary);
-  txn.commit();
+  if (companion) {
+    companion->commit();
+    // After both commits: a listener reading the rollups finds them.
+    notify_loaded(conn, result.summary);
+  } else {
+    notify_loaded(conn, result.summary);
+    txn.commit();
+  }
   spdlog::debug("{}: committed at {:.3f} s", in.name(), seconds_since(started));
   if (options.progress)
     options.progress({result.summary.rows, in.consumed(), in.size()});

@@ -4,8 +4,11 @@
 #include "dm/ingest/loader.hpp"
 #include "dm/ingest/parser.hpp"
 
+#include "dm/db/two_phase.hpp"
+
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -26,6 +29,15 @@ struct IngestOptions {
   /// file with a bad line commits nothing.
   std::uint64_t max_errors = 0;
   std::function<void(const IngestProgress&)> progress; ///< called every few thousand rows
+  /// Opens another connection to the same database. Given, an input of at
+  /// least second_connection_min_bytes (or of unknown size: a pipe) has its
+  /// rollups written on it in parallel with the raw rows, in a transaction
+  /// committed with theirs (db/two_phase.hpp), when the server allows
+  /// prepared transactions.
+  db::ConnectionFactory second_connection;
+  /// Below this the connection and the prepared commit cost more than they
+  /// save (4 MiB: about 50 000 learning rows).
+  std::uint64_t second_connection_min_bytes = std::uint64_t{4} << 20;
 };
 
 struct IngestResult {

@@ -38,7 +38,8 @@ void enum_or_null(db::BinaryCopy& copy, const std::optional<Enum>& v, const std:
 
 } // namespace
 
-Loader::Loader(db::PgConnection& conn, Kind kind) : conn_(conn), kind_(kind)
+Loader::Loader(db::PgConnection& conn, Kind kind, db::PgConnection* rollups)
+    : conn_(conn), rollups_conn_(rollups), kind_(kind)
 {
   summary_.kind = kind;
   if (kind != Kind::users)
@@ -162,8 +163,13 @@ LoadSummary Loader::finish()
   // works through the last of the raw rows.
   std::future<rollup::LearningRollup::Prepared> learning;
   if (!learning_.empty())
-    learning = std::async(learning_.large() ? std::launch::async : std::launch::deferred,
+    learning = std::async(learning_.large() || rollups_conn_ ? std::launch::async : std::launch::deferred,
                           [this] { return learning_.prepare(); });
+  // On a second connection the rollups are written while the server still
+  // takes the raw rows here: two server processes at work for one load.
+  std::future<std::uint64_t> rollups;
+  if (rollups_conn_)
+    rollups = std::async(std::launch::async, [this, &learning] { return write_rollups(*rollups_conn_, learning); });
   if (copy_) {
     const auto started = std::chrono::steady_clock::now();
     copy_->finish();
@@ -192,13 +198,25 @@ LoadSummary Loader::finish()
         "country = excluded.country, platform = excluded.platform, channel = excluded.channel");
     conn_.exec("DROP TABLE dm_ingest_users");
   }
-  if (learning.valid())
-    summary_.rollup_rows += learning_.write(conn_, learning.get());
-  summary_.rollup_rows += requests_.write(conn_);
-  summary_.rollup_rows += hosts_.write(conn_);
+  summary_.rollup_rows += rollups.valid() ? rollups.get() : write_rollups(conn_, learning);
   summary_.users.assign(touched_.begin(), touched_.end());
   std::sort(summary_.users.begin(), summary_.users.end());
   return summary_;
+}
+
+std::uint64_t Loader::write_rollups(db::PgConnection& conn, std::future<rollup::LearningRollup::Prepared>& learning)
+{
+  std::uint64_t written = 0;
+  if (learning.valid()) {
+    const auto started = std::chrono::steady_clock::now();
+    written += learning_.write(conn, learning.get());
+    spdlog::debug("learning rollups written in {:.0f} ms{}",
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count(),
+                  &conn == &conn_ ? "" : " on the second connection");
+  }
+  written += requests_.write(conn);
+  written += hosts_.write(conn);
+  return written;
 }
 
 void notify_loaded(db::PgConnection& conn, const LoadSummary& s)

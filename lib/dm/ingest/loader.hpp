@@ -11,6 +11,7 @@
 
 #include "dm/db/pg_connection.hpp"
 
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,8 +38,13 @@ inline constexpr std::size_t max_notified_users = 256;
 
 class Loader final : public RecordSink {
 public:
-  /// `conn` must be inside a transaction (PgTransaction).
-  Loader(db::PgConnection& conn, Kind kind);
+  /// `conn` must be inside a transaction (PgTransaction). With `rollups`
+  /// (a second connection inside a transaction that commits with conn's, see
+  /// db/two_phase.hpp) the rollups are written there, while the server still
+  /// takes the raw rows on `conn`. One load, one place for rollups: every
+  /// Loader of a transaction passes the same one or none, so that the
+  /// rollups' locks are only ever held by one of the two.
+  Loader(db::PgConnection& conn, Kind kind, db::PgConnection* rollups = nullptr);
   ~Loader() override;
 
   /// Throws std::logic_error for a record of another kind.
@@ -58,7 +64,11 @@ private:
   void touched(std::int64_t user_id);
   void wrong_kind(Kind got) const;
 
+  /// Writes the rollups on `conn`; returns the rows written.
+  std::uint64_t write_rollups(db::PgConnection& conn, std::future<rollup::LearningRollup::Prepared>& learning);
+
   db::PgConnection& conn_;
+  db::PgConnection* rollups_conn_;
   Kind kind_;
   std::unique_ptr<db::BinaryCopy> copy_;
   rollup::LearningRollup learning_;
@@ -75,8 +85,9 @@ private:
 /// Sends `NOTIFY dm_events` with {"kind","rows","from","to","users","at"}:
 /// `users` the ids of summary.users, or "*" when summary.all_users; `at` the
 /// server's clock_timestamp() in microseconds since the epoch, read by this
-/// statement (call it just before commit: it stands for the commit instant).
-/// Delivered on commit only, like the rows.
+/// statement (call it just before commit, or just after a two-phase commit:
+/// it stands for the commit instant). Inside a transaction it is delivered on
+/// commit only, like the rows.
 void notify_loaded(db::PgConnection& conn, const LoadSummary& summary);
 
 } // namespace dm::ingest

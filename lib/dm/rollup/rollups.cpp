@@ -1079,10 +1079,16 @@ std::uint64_t write_rollup(db::PgConnection& conn, const RollupTarget& target, c
   // Few rows (the HTTP route's batches): a scratch table the session keeps,
   // emptied at every commit, saves creating and dropping one per write,
   // which costs more than the merge. Many rows: a table of this transaction.
+  // A transaction to be prepared may not touch temporary tables: an unlogged
+  // table of this transaction, named after the session, stages the rows.
   const std::string_view name = target.table.substr(target.table.find('.') + 1);
-  const bool scratch = row_count <= scratch_rows_max;
-  const std::string temp = fmt::format("{}_{}", scratch ? "dm_scratch" : "dm_ingest", name);
-  if (scratch)
+  const bool staged = conn.will_prepare();
+  const bool scratch = !staged && row_count <= scratch_rows_max;
+  const std::string temp = staged ? fmt::format("dm.stage_{}_{}", name, PQbackendPID(conn.native()))
+                                  : fmt::format("{}_{}", scratch ? "dm_scratch" : "dm_ingest", name);
+  if (staged)
+    conn.exec(fmt::format("CREATE UNLOGGED TABLE {} (LIKE {})", temp, target.table));
+  else if (scratch)
     conn.exec(fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS", temp, target.table));
   else
     conn.exec(fmt::format("CREATE TEMP TABLE {} (LIKE {}) ON COMMIT DROP", temp, target.table));

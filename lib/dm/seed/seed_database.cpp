@@ -35,15 +35,19 @@ private:
 
 } // namespace
 
-SeedResult seed_database(db::PgConnection& conn, const SeedOptions& options, const SeedProgress& progress)
+SeedResult seed_database(db::PgConnection& conn, const SeedOptions& options, const SeedProgress& progress,
+                         const db::ConnectionFactory& second_connection)
 {
   const auto started = std::chrono::steady_clock::now();
   const Generator generator(options);
   SeedResult result;
   db::PgTransaction txn{conn};
+  std::unique_ptr<db::CompanionTransaction> companion;
+  if (second_connection && db::CompanionTransaction::supported(conn))
+    companion = std::make_unique<db::CompanionTransaction>(txn, second_connection());
   using ingest::Kind;
   for (Kind kind : {Kind::users, Kind::learning, Kind::payments, Kind::requests, Kind::host}) {
-    ingest::Loader loader(conn, kind);
+    ingest::Loader loader(conn, kind, companion ? &companion->connection() : nullptr);
     ProgressSink sink(loader, kind, generator.estimated_rows(kind), progress);
     switch (kind) {
     case Kind::users:
@@ -63,11 +67,19 @@ SeedResult seed_database(db::PgConnection& conn, const SeedOptions& options, con
       break;
     }
     result.loaded.push_back(loader.finish());
-    ingest::notify_loaded(conn, result.loaded.back());
+    if (!companion)
+      ingest::notify_loaded(conn, result.loaded.back());
     if (progress)
       progress(kind, result.loaded.back().rows, result.loaded.back().rows);
   }
-  txn.commit();
+  if (companion) {
+    companion->commit();
+    // After both commits, so that listeners find the rollups.
+    for (const auto& loaded : result.loaded)
+      ingest::notify_loaded(conn, loaded);
+  } else {
+    txn.commit();
+  }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;
 }

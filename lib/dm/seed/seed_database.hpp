@@ -2,6 +2,7 @@
 // Loads generated data into the database through the ingest Loader (COPY +
 // rollups), every kind in one transaction: a seed is all or nothing.
 
+#include "dm/db/two_phase.hpp"
 #include "dm/ingest/loader.hpp"
 #include "dm/seed/generator.hpp"
 
@@ -19,8 +20,11 @@ struct SeedResult {
 };
 
 /// Generates and loads every kind (users, learning, payments, requests, host).
+/// With `second_connection` (and a server that allows prepared transactions)
+/// the rollups are written on a second connection while the raw rows go in,
+/// committed together (db/two_phase.hpp).
 SeedResult seed_database(db::PgConnection& conn, const SeedOptions& options,
-                         const SeedProgress& progress = {});
+                         const SeedProgress& progress = {}, const db::ConnectionFactory& second_connection = {});
 
 /// True when none of the raw tables has a row.
 bool database_is_empty(db::PgConnection& conn);

@@ -51,6 +51,58 @@ std::string table_counts(TestDatabase& db)
       "(SELECT count(*) FROM dm.learning_user_hourly))");
 }
 
+/// Options that write the rollups on a second connection, whatever the size.
+IngestOptions with_second_connection(Kind kind, const TestDatabase& db)
+{
+  IngestOptions o = opts(kind);
+  o.second_connection = [url = db.url()] { return std::make_unique<dm::db::PgConnection>(url); };
+  o.second_connection_min_bytes = 0;
+  return o;
+}
+
+/// Prepared transactions, records and staging tables left in the database.
+std::string two_phase_leftovers(TestDatabase& db)
+{
+  return db.scalar("SELECT (SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()) || ',' || "
+                   "(SELECT count(*) FROM dm.prepared_commits) || ',' || "
+                   "(SELECT count(*) FROM pg_tables WHERE schemaname = 'dm' AND tablename LIKE 'stage\\_%')");
+}
+
+/// The message of an exception and of those nested in it, joined by " | ".
+std::string full_message(const std::exception& e)
+{
+  std::string text = e.what();
+  try {
+    std::rethrow_if_nested(e);
+  } catch (const std::exception& inner) {
+    text += " | " + full_message(inner);
+  }
+  return text;
+}
+
+/// Loads `file` with a second connection; returns the whole message of the
+/// failure ("" when it loads).
+std::string failure_of(TestDatabase& db, const TempFile& file)
+{
+  try {
+    dm::ingest::ingest_file(raw(db), file.path(), with_second_connection(Kind::learning, db));
+  } catch (const std::exception& e) {
+    return full_message(e);
+  }
+  return "";
+}
+
+/// A learning CSV of `rows` answers over 40 users, 12 hours and 6 topics.
+std::string many_answers(int rows, int shift)
+{
+  std::string csv = "ts,user_id,session_id,kind,topic,correct,answer_ms\n";
+  for (int i = 0; i < rows; ++i)
+    csv += fmt::format("2026-11-02T{:02}:{:02}:{:02}Z,{},{},question_answered,T{},{},{}\n", (i / 97 + shift) % 12,
+                       (i * 7) % 60, i % 60, i % 40, 500 + i % 40 + 100 * ((i / 97 + shift) % 12), i % 6,
+                       i % 3 == 0 ? "true" : "false", 100 + i % 900);
+  return csv;
+}
+
 const char* learning_csv =
     "ts,user_id,session_id,kind,topic,correct,answer_ms,score\n"
     "2026-11-02T08:15:00Z,1,10,session_start,,,,\n"
@@ -347,9 +399,73 @@ TEST_CASE("small loads merge through the session's scratch tables: each row coun
   CHECK(conn.query_value("SELECT count(*) FROM dm_scratch_request_rollup_1m") == "0");
 }
 
+TEST_CASE("with a second connection the rollups equal those written on one, new hours and merged ones alike",
+          "[ingest][two-phase]")
+{
+  TestDatabase one, two;
+  // The second file overlaps the first's hours and sessions: its rollups
+  // merge into existing rows (staged in tables of the prepared transaction).
+  TempFile first(many_answers(6000, 0)), second(many_answers(4000, 5)), requests([] {
+    std::string csv = "ts,service,endpoint,status,duration_ms\n";
+    for (int i = 0; i < 3000; ++i)
+      csv += fmt::format("2026-11-02T{:02}:{:02}:{:02}Z,api,/v1/e{},{},{}\n", i / 500, i % 60, (i * 13) % 60, i % 4,
+                         i % 17 == 0 ? 503 : 200, 1 + (i * 37) % 900);
+    return csv;
+  }());
+  for (const auto* file : {&first, &second}) {
+    dm::ingest::ingest_file(raw(one), file->path(), opts(Kind::learning));
+    dm::ingest::ingest_file(raw(two), file->path(), with_second_connection(Kind::learning, two));
+  }
+  for (int i = 0; i < 2; ++i) {
+    dm::ingest::ingest_file(raw(one), requests.path(), opts(Kind::requests));
+    dm::ingest::ingest_file(raw(two), requests.path(), with_second_connection(Kind::requests, two));
+  }
+  CHECK(two.scalar("SELECT sum(answered) FROM dm.learning_hourly") == "10000");
+  CHECK(two.scalar("SELECT sum(n) FROM dm.request_rollup_1m") == "6000");
+  CHECK(dm::test::schema_fingerprint(two) == dm::test::schema_fingerprint(one));
+  CHECK(two_phase_leftovers(two) == "0,0,0");
+}
+
+TEST_CASE("a rollup refused on the second connection fails the file and commits nothing", "[ingest][two-phase]")
+{
+  TestDatabase db;
+  db.scalar(R"(CREATE FUNCTION dm.refuse() RETURNS trigger LANGUAGE plpgsql AS
+    $$BEGIN RAISE EXCEPTION 'session rollup refused'; END$$;
+    CREATE TRIGGER refuse BEFORE INSERT ON dm.learning_sessions FOR EACH ROW EXECUTE FUNCTION dm.refuse();
+    SELECT 1)");
+  TempFile file(many_answers(5000, 0));
+  const std::string message = failure_of(db, file);
+  CHECK_THAT(message, Catch::Contains("loading into the database failed") &&
+                          Catch::Contains("session rollup refused"));
+  CHECK(table_counts(db) == "0,0,0,0,0,0,0,0,0");
+  CHECK(two_phase_leftovers(db) == "0,0,0");
+  // The connection goes on: the next file (the trigger gone) loads.
+  db.scalar("DROP TRIGGER refuse ON dm.learning_sessions; SELECT 1");
+  dm::ingest::ingest_file(raw(db), file.path(), with_second_connection(Kind::learning, db));
+  CHECK(db.scalar("SELECT sum(events) FROM dm.learning_sessions") == "5000");
+}
+
+TEST_CASE("a raw row the server refuses fails the file while its rollups go in on the second connection",
+          "[ingest][two-phase]")
+{
+  TestDatabase db;
+  db.scalar(R"(CREATE FUNCTION dm.refuse_user() RETURNS trigger LANGUAGE plpgsql AS
+    $$BEGIN IF NEW.user_id = 39 THEN RAISE EXCEPTION 'user 39 refused'; END IF; RETURN NEW; END$$;
+    CREATE TRIGGER refuse_user BEFORE INSERT ON dm.learning_events FOR EACH ROW EXECUTE FUNCTION dm.refuse_user();
+    SELECT 1)");
+  TempFile file(many_answers(5000, 0));
+  const std::string message = failure_of(db, file);
+  CHECK_THAT(message, Catch::Contains("user 39 refused"));
+  CHECK(table_counts(db) == "0,0,0,0,0,0,0,0,0");
+  CHECK(two_phase_leftovers(db) == "0,0,0");
+}
+
 TEST_CASE("two ingests into the same hours at once both succeed", "[ingest]")
 {
   TestDatabase db;
+  // Each with its rollups on a second connection, or not.
+  const bool second = GENERATE(false, true);
+  INFO("second connection " << second);
   auto make = [](int offset) {
     std::string csv = "ts,user_id,session_id,kind,topic,correct,answer_ms\n";
     for (int i = 0; i < 20000; ++i)
@@ -359,10 +475,10 @@ TEST_CASE("two ingests into the same hours at once both succeed", "[ingest]")
   };
   TempFile a(make(1)), b(make(2));
   std::exception_ptr error_a, error_b;
-  auto run = [&db](const std::string& path, std::exception_ptr& error) {
+  auto run = [&db, second](const std::string& path, std::exception_ptr& error) {
     try {
       dm::db::PgConnection conn(db.url());
-      dm::ingest::ingest_file(conn, path, opts(Kind::learning));
+      dm::ingest::ingest_file(conn, path, second ? with_second_connection(Kind::learning, db) : opts(Kind::learning));
     } catch (...) {
       error = std::current_exception();
     }
@@ -381,19 +497,41 @@ TEST_CASE("two ingests into the same hours at once both succeed", "[ingest]")
 TEST_CASE("a committed ingest sends NOTIFY dm_events with the kind and row count", "[ingest]")
 {
   TestDatabase db;
+  // With the rollups on a second connection the signal follows both commits.
+  const bool second = GENERATE(false, true);
+  INFO("second connection " << second);
   auto listener = db.connect();
+  auto reader = db.connect();
   struct Receiver : pqxx::notification_receiver {
     std::vector<std::string> payloads;
-    Receiver(pqxx::connection_base& c) : pqxx::notification_receiver(c, "dm_events") {}
-    void operator()(const std::string& payload, int) override { payloads.push_back(payload); }
-  } receiver(*listener);
+    std::vector<std::string> rollups_then;  ///< what a listener reads when the signal comes
+    pqxx::connection_base& reader;
+    Receiver(pqxx::connection_base& c, pqxx::connection_base& r)
+        : pqxx::notification_receiver(c, "dm_events"), reader(r)
+    {
+    }
+    void operator()(const std::string& payload, int) override
+    {
+      payloads.push_back(payload);
+      pqxx::nontransaction txn{reader};
+      rollups_then.push_back(
+          txn.exec1("SELECT count(*) || ',' || coalesce(sum(events), 0) FROM dm.learning_hourly")[0].as<std::string>());
+    }
+  } receiver(*listener, *reader);
   TempFile file(learning_csv);
-  dm::ingest::ingest_file(raw(db), file.path(), opts(Kind::learning));
-  for (int i = 0; i < 50 && receiver.payloads.empty(); ++i)
-    listener->await_notification(0, 100000);
+  // The listener waits while the load runs, as a daemon does: it reads the
+  // rollups the moment the signal arrives.
+  std::thread load([&] {
+    dm::ingest::ingest_file(raw(db), file.path(),
+                            second ? with_second_connection(Kind::learning, db) : opts(Kind::learning));
+  });
+  for (int i = 0; i < 500 && receiver.payloads.empty(); ++i)
+    listener->await_notification(0, 10000);
+  load.join();
   REQUIRE(receiver.payloads.size() == 1);
   // The keys that came first keep their place; users and at follow
   // (tests/integration/daemon/change_signal_test.cpp checks those).
   CHECK(receiver.payloads[0].starts_with(
       R"({"kind":"learning","rows":8,"from":"2026-11-02T08:15:00Z","to":"2026-11-02T09:31:00Z","users":[1,2],"at":)"));
+  CHECK(receiver.rollups_then.at(0) == "6,8");
 }

@@ -78,3 +78,15 @@ TEST_CASE("the same seed gives the same data", "[seed]")
   dm::seed::seed_database(raw_c, other);
   CHECK(fingerprint(a) != fingerprint(c));
 }
+
+TEST_CASE("a seed with its rollups on a second connection loads the same tables as one without", "[seed][two-phase]")
+{
+  TestDatabase a, b;
+  dm::db::PgConnection raw_a(a.url()), raw_b(b.url());
+  dm::seed::seed_database(raw_a, small());
+  dm::seed::seed_database(raw_b, small(), {}, [url = b.url()] { return std::make_unique<dm::db::PgConnection>(url); });
+  CHECK(b.scalar("SELECT count(*) > 0 FROM dm.learning_hourly") == "t");
+  CHECK(dm::test::schema_fingerprint(b) == dm::test::schema_fingerprint(a));
+  CHECK(b.scalar("SELECT (SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()) + "
+                 "(SELECT count(*) FROM dm.prepared_commits)") == "0");
+}
