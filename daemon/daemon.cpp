@@ -118,9 +118,10 @@ struct Daemon::Impl {
                                                                     .statement_timeout_s = config.database.statement_timeout});
     {
       auto conn = database->connect();
+      // Before migrating: a load cut short holds locks a migration may need.
+      db::resolve_prepared(*conn);
       const int applied = db::migrate(*conn);
       spdlog::info("database {} ({} migration(s) applied)", db::redact_url(database->url()), applied);
-      db::resolve_prepared(*conn);
     }
     gate = std::make_unique<DbGate>(*database);
     readiness = std::make_unique<Readiness>(*database);

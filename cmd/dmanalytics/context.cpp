@@ -59,11 +59,11 @@ db::Database& Context::database()
         .unsafe_fast = false,
         .statement_timeout_s = 0});
     auto conn = database_->connect();
+    // Loads cut short between their two commits are finished first: their
+    // prepared transactions hold locks that loads and migrations wait for.
+    db::resolve_prepared(*conn);
     if (const int applied = db::migrate(*conn); applied > 0)
       spdlog::info("applied {} database migration(s)", applied);
-    // Loads cut short between their two commits are finished first: their
-    // prepared transactions hold locks other loads wait for.
-    db::resolve_prepared(*conn);
   }
   return *database_;
 }

@@ -158,7 +158,13 @@ PgTransaction::~PgTransaction()
 void PgTransaction::commit()
 {
   done_ = true;
-  conn_.exec("COMMIT");
+  PGresult* res = PQexec(conn_.native(), "COMMIT");
+  check(res, conn_.native(), "COMMIT");
+  // A transaction that had failed answers COMMIT with ROLLBACK, not an error.
+  const std::string tag = PQcmdStatus(res);
+  PQclear(res);
+  if (tag != "COMMIT")
+    throw PgError("COMMIT: the transaction had failed and was rolled back (" + tag + ")", "25P02");
 }
 
 BinaryCopy::BinaryCopy(PgConnection& conn, std::string_view table, const std::vector<std::string_view>& columns,

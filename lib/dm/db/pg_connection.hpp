@@ -49,9 +49,10 @@ public:
 
   /// Set while this connection's transaction is to be prepared (PREPARE
   /// TRANSACTION, see two_phase.hpp), which refuses temporary tables: work
-  /// on it stages rows in tables of the transaction instead.
-  bool will_prepare() const noexcept { return will_prepare_; }
-  void set_will_prepare(bool v) noexcept { will_prepare_ = v; }
+  /// on it stages rows in tables of the transaction named with this tag
+  /// instead. Empty: temporary tables are fine.
+  const std::string& staging_tag() const noexcept { return staging_tag_; }
+  void set_staging_tag(std::string tag) { staging_tag_ = std::move(tag); }
 
   /// Runs statements without parameters; throws PgError.
   void exec(const std::string& sql);
@@ -62,7 +63,7 @@ public:
 
 private:
   pg_conn* conn_ = nullptr;
-  bool will_prepare_ = false;
+  std::string staging_tag_;
 };
 
 /// BEGIN on construction; ROLLBACK on destruction unless committed.

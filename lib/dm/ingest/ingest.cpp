@@ -78,9 +78,8 @@ IngestResult ingest_input(db::PgConnection& conn, InputFile& in, std::optional<F
   // Declared before the Loader: its rollup task uses the connection until the
   // Loader is gone.
   std::unique_ptr<db::CompanionTransaction> companion;
-  if (options.second_connection && (in.size() == 0 || in.size() >= options.second_connection_min_bytes) &&
-      db::CompanionTransaction::supported(conn))
-    companion = std::make_unique<db::CompanionTransaction>(txn, options.second_connection());
+  if (in.size() == 0 || in.size() >= options.second_connection_min_bytes)
+    companion = db::start_companion(txn, options.second_connection);
   IngestResult result;
   result.source = in.name();
   std::optional<Parser> parser;

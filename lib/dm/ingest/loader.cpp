@@ -199,6 +199,7 @@ LoadSummary Loader::finish()
     conn_.exec("DROP TABLE dm_ingest_users");
   }
   summary_.rollup_rows += rollups.valid() ? rollups.get() : write_rollups(conn_, learning);
+  summary_.rollups_on_second_connection = rollups_conn_ != nullptr;
   summary_.users.assign(touched_.begin(), touched_.end());
   std::sort(summary_.users.begin(), summary_.users.end());
   return summary_;

@@ -30,6 +30,7 @@ struct LoadSummary {
   /// max_notified_users of them; otherwise empty and all_users is set.
   std::vector<std::int64_t> users;
   bool all_users = false;
+  bool rollups_on_second_connection = false; ///< written there (db/two_phase.hpp)
 };
 
 /// The most users a change signal names one by one (20 bytes each at most,

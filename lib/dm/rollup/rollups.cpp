@@ -1080,11 +1080,11 @@ std::uint64_t write_rollup(db::PgConnection& conn, const RollupTarget& target, c
   // emptied at every commit, saves creating and dropping one per write,
   // which costs more than the merge. Many rows: a table of this transaction.
   // A transaction to be prepared may not touch temporary tables: an unlogged
-  // table of this transaction, named after the session, stages the rows.
+  // table of this transaction, named with its load's tag, stages the rows.
   const std::string_view name = target.table.substr(target.table.find('.') + 1);
-  const bool staged = conn.will_prepare();
+  const bool staged = !conn.staging_tag().empty();
   const bool scratch = !staged && row_count <= scratch_rows_max;
-  const std::string temp = staged ? fmt::format("dm.stage_{}_{}", name, PQbackendPID(conn.native()))
+  const std::string temp = staged ? fmt::format("dm.stage_{}_{}", name, conn.staging_tag())
                                   : fmt::format("{}_{}", scratch ? "dm_scratch" : "dm_ingest", name);
   if (staged)
     conn.exec(fmt::format("CREATE UNLOGGED TABLE {} (LIKE {})", temp, target.table));

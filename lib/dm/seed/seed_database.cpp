@@ -42,9 +42,7 @@ SeedResult seed_database(db::PgConnection& conn, const SeedOptions& options, con
   const Generator generator(options);
   SeedResult result;
   db::PgTransaction txn{conn};
-  std::unique_ptr<db::CompanionTransaction> companion;
-  if (second_connection && db::CompanionTransaction::supported(conn))
-    companion = std::make_unique<db::CompanionTransaction>(txn, second_connection());
+  const auto companion = db::start_companion(txn, second_connection);
   using ingest::Kind;
   for (Kind kind : {Kind::users, Kind::learning, Kind::payments, Kind::requests, Kind::host}) {
     ingest::Loader loader(conn, kind, companion ? &companion->connection() : nullptr);

@@ -38,6 +38,13 @@ std::string prepared_left(TestDatabase& db)
                    "(SELECT count(*) FROM dm.prepared_commits)");
 }
 
+/// Owner locks held in the cluster (every session's).
+std::string owner_locks(TestDatabase& db)
+{
+  return db.scalar(fmt::format("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = {}",
+                               dm::db::owner_lock_class));
+}
+
 void wait_until_gone(TestDatabase& db, int pid)
 {
   for (int i = 0; i < 200; ++i) {
@@ -68,13 +75,16 @@ TEST_CASE("a companion transaction commits with the main one and leaves nothing 
     CompanionTransaction second(txn, std::make_unique<PgConnection>(db.url()));
     main.exec("INSERT INTO main_half VALUES (1), (2)");
     second.connection().exec("INSERT INTO second_half VALUES (1), (2), (3)");
-    CHECK(second.gid().starts_with(fmt::format("dm_2pc:{}:", PQbackendPID(main.native()))));
+    CHECK(second.gid().starts_with("dm_2pc:"));
+    // The main session holds the load's owner lock.
+    CHECK(owner_locks(db) == "1");
     // Neither half is visible to others before the commit.
     CHECK(halves(db) == "0,0");
     second.commit();
   }
   CHECK(halves(db) == "2,3");
   CHECK(prepared_left(db) == "0,0");
+  CHECK(owner_locks(db) == "0");
   // The main connection goes on outside any transaction.
   CHECK(main.query_value("SELECT count(*) FROM second_half") == "3");
 }
@@ -99,6 +109,7 @@ TEST_CASE("a companion transaction that is not committed rolls back, prepared or
   }
   CHECK(halves(db) == "0,0");
   CHECK(prepared_left(db) == "0,0");
+  CHECK(owner_locks(db) == "0");
 }
 
 TEST_CASE("a main COMMIT the server refuses rolls the prepared half back", "[db][two-phase]")
@@ -129,31 +140,36 @@ TEST_CASE("resolve_prepared finishes the loads of ended sessions from their reco
   create_tables(db);
   // Three loads stopped between their two commits, as a killed process
   // leaves them: A committed its main half (its record exists), B did not,
-  // C's main session is still there.
-  auto prepare_second = [&db](int main_pid, const std::string& tag, int value) {
-    const std::string gid = fmt::format("dm_2pc:{}:{}", main_pid, tag);
+  // C's main session is still there. Each main session holds its owner lock.
+  auto start_main = [&db](std::int32_t key) {
+    auto main = std::make_unique<PgConnection>(db.url());
+    main->query_value(fmt::format("SELECT pg_advisory_lock({}, {})", dm::db::owner_lock_class, key));
+    return main;
+  };
+  auto prepare_second = [&db](std::int32_t key, int value) {
+    const std::string gid = fmt::format("dm_2pc:{}:00000000000000{:02}", key, value);
     PgConnection c(db.url());
     c.exec("BEGIN");
     c.exec(fmt::format("INSERT INTO second_half VALUES ({})", value));
     c.exec("PREPARE TRANSACTION '" + gid + "'");
     return gid;
   };
-  auto a_main = std::make_unique<PgConnection>(db.url());
+  auto a_main = start_main(1001);
   const int a_pid = PQbackendPID(a_main->native());
-  const std::string a = prepare_second(a_pid, "aaaa", 1);
+  const std::string a = prepare_second(1001, 1);
   a_main->exec("BEGIN");
   a_main->exec("INSERT INTO main_half VALUES (1)");
   a_main->query_value("INSERT INTO dm.prepared_commits (gid) VALUES ($1)", {a});
   a_main->exec("COMMIT");
 
-  auto b_main = std::make_unique<PgConnection>(db.url());
+  auto b_main = start_main(1002);
   const int b_pid = PQbackendPID(b_main->native());
-  const std::string b = prepare_second(b_pid, "bbbb", 2);
+  const std::string b = prepare_second(1002, 2);
   b_main->exec("BEGIN");
   b_main->exec("INSERT INTO main_half VALUES (2)");
 
-  PgConnection c_main(db.url());
-  const std::string c = prepare_second(PQbackendPID(c_main.native()), "cccc", 3);
+  auto c_main = start_main(1003);
+  const std::string c = prepare_second(1003, 3);
 
   // All three sessions live: nothing is decided.
   CHECK(dm::db::resolve_prepared(db.connection()).empty());
@@ -171,6 +187,21 @@ TEST_CASE("resolve_prepared finishes the loads of ended sessions from their reco
   CHECK(db.scalar("SELECT string_agg(v::text, ',' ORDER BY v) FROM second_half") == "1");
   CHECK(db.scalar("SELECT string_agg(gid, ',') FROM pg_prepared_xacts WHERE database = current_database()") == c);
   CHECK(db.scalar("SELECT count(*) FROM dm.prepared_commits") == "0");
+  // The resolver let go of the owner locks it took to decide.
+  CHECK(owner_locks(db) == "1");
   // C is its owner's to finish.
   PgConnection(db.url()).exec("ROLLBACK PREPARED '" + c + "'");
+}
+
+TEST_CASE("a COMMIT of a transaction that had failed throws instead of passing for a commit", "[db][two-phase]")
+{
+  TestDatabase db;
+  create_tables(db);
+  PgConnection conn(db.url());
+  PgTransaction txn{conn};
+  conn.exec("INSERT INTO main_half VALUES (1)");
+  CHECK_THROWS(conn.exec("SELECT 1/0"));
+  // The server answers this COMMIT with ROLLBACK and no error.
+  CHECK_THROWS_WITH(txn.commit(), Catch::Contains("the transaction had failed and was rolled back"));
+  CHECK(halves(db) == "0,0");
 }

@@ -413,12 +413,14 @@ TEST_CASE("with a second connection the rollups equal those written on one, new 
     return csv;
   }());
   for (const auto* file : {&first, &second}) {
-    dm::ingest::ingest_file(raw(one), file->path(), opts(Kind::learning));
-    dm::ingest::ingest_file(raw(two), file->path(), with_second_connection(Kind::learning, two));
+    CHECK_FALSE(dm::ingest::ingest_file(raw(one), file->path(), opts(Kind::learning)).summary.rollups_on_second_connection);
+    CHECK(dm::ingest::ingest_file(raw(two), file->path(), with_second_connection(Kind::learning, two))
+              .summary.rollups_on_second_connection);
   }
   for (int i = 0; i < 2; ++i) {
     dm::ingest::ingest_file(raw(one), requests.path(), opts(Kind::requests));
-    dm::ingest::ingest_file(raw(two), requests.path(), with_second_connection(Kind::requests, two));
+    CHECK(dm::ingest::ingest_file(raw(two), requests.path(), with_second_connection(Kind::requests, two))
+              .summary.rollups_on_second_connection);
   }
   CHECK(two.scalar("SELECT sum(answered) FROM dm.learning_hourly") == "10000");
   CHECK(two.scalar("SELECT sum(n) FROM dm.request_rollup_1m") == "6000");
@@ -443,6 +445,18 @@ TEST_CASE("a rollup refused on the second connection fails the file and commits 
   db.scalar("DROP TRIGGER refuse ON dm.learning_sessions; SELECT 1");
   dm::ingest::ingest_file(raw(db), file.path(), with_second_connection(Kind::learning, db));
   CHECK(db.scalar("SELECT sum(events) FROM dm.learning_sessions") == "5000");
+}
+
+TEST_CASE("a second connection that cannot be opened leaves the load to the first", "[ingest][two-phase]")
+{
+  TestDatabase db;
+  TempFile file(many_answers(3000, 0));
+  IngestOptions o = with_second_connection(Kind::learning, db);
+  o.second_connection = [] { return std::make_unique<dm::db::PgConnection>("host=/nonexistent dbname=none"); };
+  const auto result = dm::ingest::ingest_file(raw(db), file.path(), o);
+  CHECK_FALSE(result.summary.rollups_on_second_connection);
+  CHECK(db.scalar("SELECT sum(answered) FROM dm.learning_hourly") == "3000");
+  CHECK(two_phase_leftovers(db) == "0,0,0");
 }
 
 TEST_CASE("a raw row the server refuses fails the file while its rollups go in on the second connection",

@@ -84,7 +84,10 @@ TEST_CASE("a seed with its rollups on a second connection loads the same tables 
   TestDatabase a, b;
   dm::db::PgConnection raw_a(a.url()), raw_b(b.url());
   dm::seed::seed_database(raw_a, small());
-  dm::seed::seed_database(raw_b, small(), {}, [url = b.url()] { return std::make_unique<dm::db::PgConnection>(url); });
+  const auto result =
+      dm::seed::seed_database(raw_b, small(), {}, [url = b.url()] { return std::make_unique<dm::db::PgConnection>(url); });
+  for (const auto& loaded : result.loaded)
+    CHECK(loaded.rollups_on_second_connection);
   CHECK(b.scalar("SELECT count(*) > 0 FROM dm.learning_hourly") == "t");
   CHECK(dm::test::schema_fingerprint(b) == dm::test::schema_fingerprint(a));
   CHECK(b.scalar("SELECT (SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()) + "
