@@ -3,6 +3,7 @@
 #include "context.hpp"
 
 #include "dm/db/migrator.hpp"
+#include "dm/db/two_phase.hpp"
 #include "dm/util/process.hpp"
 
 #include <fmt/format.h>
@@ -35,6 +36,14 @@ void run_status(Context& ctx)
   if (database.embedded())
     std::cout << fmt::format("embedded  {} (log {})\n", database.cluster()->data_dir().string(),
                              database.cluster()->log_file().string());
+  const auto loads = db::waiting_loads(*conn);
+  if (loads.empty())
+    std::cout << "loads     none waiting between their two commits\n";
+  for (const auto& l : loads)
+    std::cout << fmt::format("load      {} prepared {}: {}, {}\n", l.gid, l.prepared_at,
+                             l.recorded ? "rows committed, rollups to commit" : "rows not committed, to roll back",
+                             l.owner_alive ? "its session still at work"
+                                           : "its session ended: the next command finishes it");
   for (const auto& m : db::migration_status(*conn))
     std::cout << fmt::format("{:04}  {:<28} {}{}\n", m.version, m.name, m.applied_at.value_or("pending"),
                              m.changed ? "  CHANGED since it was applied" : "");

@@ -9,6 +9,7 @@ dir=$(new_state_dir); trap 'rm -rf "$dir"' EXIT
 out=$("$cli" --state-dir "$dir/state" db status) || fail "db status failed"
 [[ $out == *"embedded"* && $out == *"0001"* ]] || fail "status: $out"
 [[ $out != *pending* ]] || fail "migrations pending: $out"
+[[ $out == *"loads     none waiting between their two commits"* ]] || fail "status: $out"
 url=$("$cli" --state-dir "$dir/state" db url)
 [[ $url == *"host=$dir/state/run"* ]] || fail "url: $url"
 echo ok

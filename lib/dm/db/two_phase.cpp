@@ -177,6 +177,27 @@ std::unique_ptr<CompanionTransaction> start_companion(PgTransaction& main_txn, c
   return std::make_unique<CompanionTransaction>(main_txn, std::move(own));
 }
 
+std::vector<WaitingLoad> waiting_loads(pqxx::connection_base& conn)
+{
+  pqxx::nontransaction tx(conn);
+  std::vector<WaitingLoad> loads;
+  if (tx.exec("SELECT to_regclass('dm.prepared_commits') IS NULL")[0][0].as<bool>())
+    return loads;
+  // The owner lock in pg_locks: two int4 keys are classid, objid, objsubid 2.
+  const pqxx::result rows = tx.exec_params(
+      "SELECT p.gid, to_char(p.prepared AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+      "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
+      "AND l.classid = $2::oid AND l.objid = split_part(substr(p.gid, length($1) + 1), ':', 1)::bigint::oid), "
+      "EXISTS (SELECT 1 FROM dm.prepared_commits c WHERE c.gid = p.gid) "
+      "FROM pg_prepared_xacts p WHERE p.database = current_database() AND starts_with(p.gid, $1) "
+      "ORDER BY p.prepared, p.gid",
+      std::string(prepared_prefix), owner_lock_class);
+  for (const auto& row : rows)
+    loads.push_back(WaitingLoad{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<bool>(),
+                                row[3].as<bool>()});
+  return loads;
+}
+
 std::vector<std::string> resolve_prepared(pqxx::connection_base& conn)
 {
   std::vector<std::string> done;

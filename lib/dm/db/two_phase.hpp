@@ -82,6 +82,17 @@ private:
 /// (a connection that fails to open is logged: the load goes on with one).
 std::unique_ptr<CompanionTransaction> start_companion(PgTransaction& main_txn, const ConnectionFactory& open);
 
+/// A load waiting between its two commits (`db status`).
+struct WaitingLoad {
+  std::string gid;
+  std::string prepared_at;  ///< RFC 3339, UTC
+  bool owner_alive = false; ///< its main session still holds the owner lock
+  bool recorded = false;    ///< its rows are committed: it is to be committed too
+};
+
+/// The prepared loads of this database, oldest first.
+std::vector<WaitingLoad> waiting_loads(pqxx::connection_base& conn);
+
 /// Commits or rolls back the prepared transactions of this database and
 /// role whose main session is gone, as their record says, and deletes the
 /// records nothing waits for. Run outside a transaction. Never throws: a

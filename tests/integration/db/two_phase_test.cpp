@@ -78,10 +78,18 @@ TEST_CASE("a companion transaction commits with the main one and leaves nothing 
     CHECK(second.gid().starts_with("dm_2pc:"));
     // The main session holds the load's owner lock.
     CHECK(owner_locks(db) == "1");
-    // Neither half is visible to others before the commit.
+    second.prepare();
+    // Prepared and seen waiting, its session at work, its rows not yet
+    // committed; neither half visible to others.
+    const auto waiting = dm::db::waiting_loads(db.connection());
+    REQUIRE(waiting.size() == 1);
+    CHECK(waiting[0].gid == second.gid());
+    CHECK(waiting[0].owner_alive);
+    CHECK_FALSE(waiting[0].recorded);
     CHECK(halves(db) == "0,0");
     second.commit();
   }
+  CHECK(dm::db::waiting_loads(db.connection()).empty());
   CHECK(halves(db) == "2,3");
   CHECK(prepared_left(db) == "0,0");
   CHECK(owner_locks(db) == "0");
@@ -179,6 +187,12 @@ TEST_CASE("resolve_prepared finishes the loads of ended sessions from their reco
   b_main.reset();  // its main half rolls back with the session
   wait_until_gone(db, a_pid);
   wait_until_gone(db, b_pid);
+  // As `db status` shows them: A's rows committed, B's not, C at work.
+  const auto waiting = dm::db::waiting_loads(db.connection());
+  REQUIRE(waiting.size() == 3);
+  CHECK((waiting[0].gid == a && waiting[0].recorded && !waiting[0].owner_alive));
+  CHECK((waiting[1].gid == b && !waiting[1].recorded && !waiting[1].owner_alive));
+  CHECK((waiting[2].gid == c && !waiting[2].recorded && waiting[2].owner_alive));
   const auto done = dm::db::resolve_prepared(db.connection());
   REQUIRE(done.size() == 2);
   CHECK(done[0] == "committed prepared transaction " + a + " of an ended session");
