@@ -20,6 +20,15 @@ std::string literal(const std::string& gid)
   return "'" + gid + "'";
 }
 
+/// The owner lock's key in a prepared id ($1: the prefix), as SQL.
+constexpr const char* key_of_gid = "split_part(substr({0}, length($1) + 1), ':', 1)";
+
+/// A database from before migration 0013 has no loads of this kind.
+bool no_records_table(pqxx::nontransaction& tx)
+{
+  return tx.exec("SELECT to_regclass('dm.prepared_commits') IS NULL")[0][0].as<bool>();
+}
+
 std::string owner_lock(std::string_view function, std::int32_t key)
 {
   return fmt::format("SELECT {}({}, {})", function, owner_lock_class, key);
@@ -181,16 +190,17 @@ std::vector<WaitingLoad> waiting_loads(pqxx::connection_base& conn)
 {
   pqxx::nontransaction tx(conn);
   std::vector<WaitingLoad> loads;
-  if (tx.exec("SELECT to_regclass('dm.prepared_commits') IS NULL")[0][0].as<bool>())
+  if (no_records_table(tx))
     return loads;
   // The owner lock in pg_locks: two int4 keys are classid, objid, objsubid 2.
   const pqxx::result rows = tx.exec_params(
-      "SELECT p.gid, to_char(p.prepared AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-      "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
-      "AND l.classid = $2::oid AND l.objid = split_part(substr(p.gid, length($1) + 1), ':', 1)::bigint::oid), "
-      "EXISTS (SELECT 1 FROM dm.prepared_commits c WHERE c.gid = p.gid) "
-      "FROM pg_prepared_xacts p WHERE p.database = current_database() AND starts_with(p.gid, $1) "
-      "ORDER BY p.prepared, p.gid",
+      fmt::format("SELECT p.gid, to_char(p.prepared AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+                  "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
+                  "AND l.classid = $2::oid AND l.objid = {}::bigint::oid), "
+                  "EXISTS (SELECT 1 FROM dm.prepared_commits c WHERE c.gid = p.gid) "
+                  "FROM pg_prepared_xacts p WHERE p.database = current_database() AND starts_with(p.gid, $1) "
+                  "ORDER BY p.prepared, p.gid",
+                  fmt::format(key_of_gid, "p.gid")),
       std::string(prepared_prefix), owner_lock_class);
   for (const auto& row : rows)
     loads.push_back(WaitingLoad{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<bool>(),
@@ -203,13 +213,13 @@ std::vector<std::string> resolve_prepared(pqxx::connection_base& conn)
   std::vector<std::string> done;
   try {
     pqxx::nontransaction tx(conn);
-    // A database from before migration 0013 has no loads of this kind.
-    if (tx.exec("SELECT to_regclass('dm.prepared_commits') IS NULL")[0][0].as<bool>())
+    if (no_records_table(tx))
       return done;
     // Each statement below is its own transaction, with its own snapshot.
     const pqxx::result prepared = tx.exec_params(
-        "SELECT gid, split_part(substr(gid, length($1) + 1), ':', 1) FROM pg_prepared_xacts "
-        "WHERE database = current_database() AND owner = current_user AND starts_with(gid, $1) ORDER BY gid",
+        fmt::format("SELECT gid, {} FROM pg_prepared_xacts WHERE database = current_database() "
+                    "AND owner = current_user AND starts_with(gid, $1) ORDER BY gid",
+                    fmt::format(key_of_gid, "gid")),
         std::string(prepared_prefix));
     for (const auto& row : prepared) {
       const std::string gid = row[0].as<std::string>();

@@ -120,14 +120,7 @@ IngestResult ingest_input(db::PgConnection& conn, InputFile& in, std::optional<F
     }
   }
   spdlog::debug("{}: rollups written at {:.3f} s", in.name(), seconds_since(started));
-  if (companion) {
-    companion->commit();
-    // After both commits: a listener reading the rollups finds them.
-    notify_loaded(conn, result.summary);
-  } else {
-    notify_loaded(conn, result.summary);
-    txn.commit();
-  }
+  commit_loaded(txn, companion.get(), {result.summary});
   spdlog::debug("{}: committed at {:.3f} s", in.name(), seconds_since(started));
   if (options.progress)
     options.progress({result.summary.rows, in.consumed(), in.size()});

@@ -1,5 +1,7 @@
 #include "dm/ingest/loader.hpp"
 
+#include "dm/db/two_phase.hpp"
+
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -236,6 +238,19 @@ void notify_loaded(db::PgConnection& conn, const LoadSummary& s)
   conn.query_value(
       "SELECT pg_notify('dm_events', $1 || (extract(epoch FROM clock_timestamp()) * 1000000)::bigint || '}')",
       {std::move(text)});
+}
+
+void commit_loaded(db::PgTransaction& txn, db::CompanionTransaction* companion, const std::vector<LoadSummary>& loaded)
+{
+  if (!companion) {
+    for (const auto& s : loaded)
+      notify_loaded(txn.connection(), s);
+    txn.commit();
+    return;
+  }
+  companion->commit();
+  for (const auto& s : loaded)
+    notify_loaded(txn.connection(), s);
 }
 
 } // namespace dm::ingest

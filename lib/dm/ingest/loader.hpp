@@ -18,6 +18,10 @@
 #include <unordered_set>
 #include <vector>
 
+namespace dm::db {
+class CompanionTransaction;
+}
+
 namespace dm::ingest {
 
 struct LoadSummary {
@@ -90,5 +94,11 @@ private:
 /// it stands for the commit instant). Inside a transaction it is delivered on
 /// commit only, like the rows.
 void notify_loaded(db::PgConnection& conn, const LoadSummary& summary);
+
+/// Commits a load of `txn`'s connection and signals what it loaded: the
+/// signals then the commit, or, with the rollups in `companion`, both commits
+/// then the signals (a listener reading the rollups finds them).
+void commit_loaded(db::PgTransaction& txn, db::CompanionTransaction* companion,
+                   const std::vector<LoadSummary>& loaded);
 
 } // namespace dm::ingest

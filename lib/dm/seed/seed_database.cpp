@@ -65,19 +65,10 @@ SeedResult seed_database(db::PgConnection& conn, const SeedOptions& options, con
       break;
     }
     result.loaded.push_back(loader.finish());
-    if (!companion)
-      ingest::notify_loaded(conn, result.loaded.back());
     if (progress)
       progress(kind, result.loaded.back().rows, result.loaded.back().rows);
   }
-  if (companion) {
-    companion->commit();
-    // After both commits, so that listeners find the rollups.
-    for (const auto& loaded : result.loaded)
-      ingest::notify_loaded(conn, loaded);
-  } else {
-    txn.commit();
-  }
+  ingest::commit_loaded(txn, companion.get(), result.loaded);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;
 }
